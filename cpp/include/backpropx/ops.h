@@ -1,0 +1,9 @@
+// Every differentiable op of backpropx, by family.
+#pragma once
+#include "backpropx/ops/elementwise.h"
+#include "backpropx/ops/factory.h"
+#include "backpropx/ops/indexing.h"
+#include "backpropx/ops/linalg.h"
+#include "backpropx/ops/nlp.h"
+#include "backpropx/ops/reduction.h"
+#include "backpropx/ops/shape.h"

@@ -1,0 +1,38 @@
+// The NLP ops, each one fused kernel with a fused backward: embedding, softmax, log_softmax,
+// cross_entropy, nll_loss, mse_loss, binary_cross_entropy_with_logits, dropout, layer_norm.
+#pragma once
+#include <optional>
+#include <string>
+
+#include "backpropx/tensor.h"
+
+namespace backpropx {
+
+enum class Reduction { None, Mean, Sum };
+Reduction parse_reduction(const std::string& s, const char* op);  // "none" | "mean" | "sum"
+
+// weight [V, D], ids int64 of any shape -> [..., D]. The row at padding_idx gets no gradient.
+Tensor embedding(const Tensor& ids, const Tensor& weight, std::optional<int64_t> padding_idx = std::nullopt);
+
+Tensor softmax(const Tensor& x, int64_t dim);
+Tensor log_softmax(const Tensor& x, int64_t dim);
+
+// logits [N, C] or [C] or [N, C, d1...]; target int64 [N] / [] / [N, d1...].
+Tensor cross_entropy(const Tensor& logits, const Tensor& target, const Tensor& weight = Tensor(),
+                     int64_t ignore_index = -100, Reduction reduction = Reduction::Mean,
+                     double label_smoothing = 0.0);
+Tensor nll_loss(const Tensor& log_probs, const Tensor& target, const Tensor& weight = Tensor(),
+                int64_t ignore_index = -100, Reduction reduction = Reduction::Mean);
+Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::Mean);
+Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target,
+                                        const Tensor& weight = Tensor(), Reduction reduction = Reduction::Mean,
+                                        const Tensor& pos_weight = Tensor());
+
+// Inverted dropout: zeroes each element with probability p, scales the rest by 1/(1-p).
+Tensor dropout(const Tensor& x, double p = 0.5, bool training = true);
+
+// Normalises over the trailing dims given by normalized_shape.
+Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight = Tensor(),
+                  const Tensor& bias = Tensor(), double eps = 1e-5);
+
+}  // namespace backpropx

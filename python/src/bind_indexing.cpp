@@ -1,0 +1,8 @@
+// indexing ops as bx.<op> and Tensor.<op>.
+#include "bind_common.h"
+
+namespace backpropx::python {
+
+void bind_indexing(py::module_& m) {}
+
+}  // namespace backpropx::python
