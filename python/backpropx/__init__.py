@@ -5,3 +5,38 @@
     tensor([2., 4.])
 """
 from . import _C
+from ._C import Tensor, dtype, get_num_threads, initial_seed, manual_seed, set_num_threads
+from . import _tensor
+from ._factory import (arange, as_tensor, empty, empty_like, from_numpy, full, full_like, ones, ones_like, rand,
+                       rand_like, randint, randn, randn_like, tensor, zeros, zeros_like)
+from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from . import autograd, nn
+
+__version__ = "0.1.0"
+
+float32 = dtype.float32
+float64 = dtype.float64
+int64 = dtype.int64
+bool = dtype.bool  # noqa: A001  (torch.bool)
+float = float32  # noqa: A001
+double = float64
+long = int64
+
+_tensor.install()
+dtype.__repr__ = dtype.__str__ = lambda self: f"backpropx.{self.name}"
+
+
+# Every op bound in C++ (cpp/src/ops/*, python/src/bind_*.cpp) is bx.<name>; the names that are
+# only building blocks of indexing stay in bx._C.
+_INTERNAL_OPS = {"slice", "index", "select"}
+for _name in _C._op_names():
+    if _name not in _INTERNAL_OPS:
+        globals()[_name] = getattr(_C, _name)
+select = _C.select
+concat = _C.cat  # torch.concat
+del _name
+
+
+def build_info() -> str:
+    """SIMD instruction sets, OpenMP and compiler the C++ core was built with."""
+    return _C.build_info()

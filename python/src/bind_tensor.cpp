@@ -136,8 +136,6 @@ void bind_tensor(py::module_& m) {
       .value("float64", DType::Float64)
       .value("int64", DType::Int64)
       .value("bool", DType::Bool)
-      .def("__repr__", [](DType t) { return std::string("backpropx.") + dtype_name(t); })
-      .def("__str__", [](DType t) { return std::string("backpropx.") + dtype_name(t); })
       .def_property_readonly("is_floating_point", [](DType t) { return is_floating(t); })
       .def_property_readonly("itemsize", [](DType t) { return element_size(t); });
 
@@ -216,6 +214,7 @@ void bind_tensor(py::module_& m) {
       .def("retain_grad", &Tensor::retain_grad)
       .def_property_readonly("retains_grad", [](const Tensor& t) { return t.impl()->retains_grad; })
       .def("_version", [](const Tensor& t) { return t.storage()->version(); })
+      .def("_bump_version", [](const Tensor& t) { t.bump_version(); })
       .def("_same", [](const Tensor& t, const Tensor& o) { return t.same(o); })
       .def("_shares_storage", [](const Tensor& t, const Tensor& o) { return t.storage() == o.storage(); })
       // in-place
