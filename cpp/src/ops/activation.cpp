@@ -12,7 +12,8 @@ namespace {
 
 // forward: y = f(x); backward: dx = g * local(saved), saved = x or y as chosen by the op.
 template <typename Fwd, typename Local>
-Tensor unary_op(const char* name, const char* node_name, const Tensor& x, bool save_output, Fwd fwd, Local local) {
+Tensor unary_op(const char* name, const char* node_name, const Tensor& x_in, bool save_output, Fwd fwd, Local local) {
+  Tensor x = is_floating(x_in.dtype()) ? x_in : x_in.to(DType::Float32);  // ints compute in float32, as torch
   Tensor out = dispatch_float(x.dtype(), name, [&](auto tag) {
     using T = decltype(tag);
     return map1<T>(x, [&](T v) { return fwd(v); });
