@@ -10,7 +10,7 @@ from . import _tensor
 from ._factory import (arange, as_tensor, empty, empty_like, from_numpy, full, full_like, ones, ones_like, rand,
                        rand_like, randint, randn, randn_like, tensor, zeros, zeros_like)
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from . import autograd, nn
+from . import autograd, nn, optim
 
 __version__ = "0.1.0"
 

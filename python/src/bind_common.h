@@ -46,5 +46,6 @@ void bind_shape(py::module_& m);
 void bind_linalg(py::module_& m);
 void bind_indexing(py::module_& m);
 void bind_nlp(py::module_& m);
+void bind_optim(py::module_& m);
 
 }  // namespace backpropx::python

@@ -4,5 +4,6 @@
 #include "backpropx/error.h"
 #include "backpropx/gradcheck.h"
 #include "backpropx/ops.h"
+#include "backpropx/optim.h"
 #include "backpropx/runtime.h"
 #include "backpropx/tensor.h"
