@@ -56,7 +56,7 @@ AccumulateGrad::AccumulateGrad(std::shared_ptr<TensorImpl> leaf) : Node("Accumul
 }
 
 TensorList AccumulateGrad::apply(TensorList grads) {
-  Tensor g = grads[0];
+  Tensor g = std::move(grads[0]);
   for (auto& [id, hook] : leaf_->leaf_hooks) {
     Tensor r = hook(g);
     if (r.defined()) g = r;
@@ -67,10 +67,17 @@ TensorList AccumulateGrad::apply(TensorList grads) {
   if (g.dtype() != leaf_->dtype) g = g.to(leaf_->dtype);
   Tensor leaf_grad(leaf_->grad);
   if (!leaf_grad.defined()) {
-    // Own the buffer: g may alias a tensor the graph still uses (e.g. an expand's gradient).
-    Tensor fresh = Tensor::empty(g.shape(), g.dtype());
-    copy_strided(g, fresh);
-    leaf_->grad = fresh.impl_ptr();
+    // Adopt g when nothing else can see its memory; otherwise copy (g may alias a tensor the graph
+    // still uses, e.g. an expand's gradient).
+    bool sole_owner = g.impl_ptr().use_count() == 1 && g.storage().use_count() == 1 && g.is_contiguous() &&
+                      g.offset() == 0;
+    if (sole_owner) {
+      leaf_->grad = g.impl_ptr();
+    } else {
+      Tensor fresh = Tensor::empty(g.shape(), g.dtype());
+      copy_strided(g, fresh);
+      leaf_->grad = fresh.impl_ptr();
+    }
   } else {
     NoGradGuard ng;
     leaf_grad.add_(g);
