@@ -20,8 +20,9 @@ import backpropx.nn.functional as F
 
 
 def _show(out: TextIO, name: str, value: np.ndarray) -> None:
-    text = np.array2string(np.asarray(value), precision=6, separator=", ", suppress_small=True)
-    out.write(f"    {name:<10} = {text}\n")
+    lead = f"    {name:<12} = "
+    text = np.array2string(np.asarray(value), precision=6, separator=", ", suppress_small=True, prefix=lead)
+    out.write(lead + text + "\n")
 
 
 def manual_backprop(out: TextIO = sys.stdout, tolerance: float = 1e-10) -> bool:
@@ -44,7 +45,7 @@ def manual_backprop(out: TextIO = sys.stdout, tolerance: float = 1e-10) -> bool:
     loss = 0.5 * float(((y_hat - y) ** 2).sum())
     for name, v in [("x", x), ("z1 = xW1+b1", z1), ("h = tanh", h), ("z2 = hW2+b2", z2), ("y_hat", y_hat)]:
         _show(out, name, v)
-    out.write(f"    {'loss':<10} = {loss:.6f}   (target y = {y[0, 0]})\n\n")
+    out.write(f"    {'loss':<12} = {loss:.6f}   (target y = {y[0, 0]})\n\n")
 
     # Hand-derived gradients, the chain rule one step at a time.
     steps: List[Tuple[str, str, np.ndarray]] = []
@@ -89,10 +90,10 @@ def manual_backprop(out: TextIO = sys.stdout, tolerance: float = 1e-10) -> bool:
         diff = float(np.max(np.abs(auto - hand)))
         ok = diff < tolerance
         all_ok &= ok
-        out.write(f"  {name:<10} = {rule}\n")
+        out.write(f"  {name:<14} = {rule}\n")
         _show(out, "by hand", hand)
         _show(out, "autograd", auto)
-        out.write(f"    {'agree':<10} = {'yes' if ok else 'NO'} (max diff {diff:.1e})\n")
+        out.write(f"    {'agree':<12} = {'yes' if ok else 'NO'} (max diff {diff:.1e})\n")
     out.write(f"\n  All gradients agree: {'yes' if all_ok else 'NO'}\n\n")
     return all_ok
 
@@ -215,7 +216,7 @@ def train_bow_translator(epochs: int = 100, lr: float = 0.5, out: TextIO = sys.s
         value = loss.item()
         if on_epoch:
             on_epoch(epoch, value)
-        if epoch == 1 or epoch % log_every == 0:
+        if epoch == 1 or epoch % log_every == 0 or epoch == epochs:
             out.write(f"  epoch {epoch:>4}  loss {value:.4f}\n")
     out.write("\n  Translations after training:\n")
     seed = [en for en, _ in PAIRS[:5]]

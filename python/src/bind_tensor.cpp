@@ -75,6 +75,17 @@ py::array to_numpy(const Tensor& t, bool force) {
   return py::array(py::dtype(numpy_format(t.dtype())), shape, strides, t.raw_data(), base);
 }
 
+// Re-points t at src's data (torch's `param.data = ...`); t keeps its autograd identity and hooks.
+void set_data(Tensor& t, const Tensor& src) {
+  TensorImpl* impl = t.impl();
+  if (impl->grad && impl->grad->dtype != src.dtype()) impl->grad.reset();
+  impl->storage = src.storage();
+  impl->shape = src.shape();
+  impl->strides = src.strides();
+  impl->offset = src.offset();
+  impl->dtype = src.dtype();
+}
+
 }  // namespace
 
 py::class_<Tensor>& tensor_class() { return *g_tensor_class; }
@@ -167,7 +178,7 @@ void bind_tensor(py::module_& m) {
       })
       .def("numpy", [](const Tensor& t, bool force) { return to_numpy(t, force); }, py::arg("force") = false,
            "The values as a NumPy array sharing memory with the tensor (zero-copy).")
-      .def("contiguous", &Tensor::contiguous)
+      .def("contiguous", [](const Tensor& t) { return contiguous(t); })
       .def("clone", &Tensor::clone)
       .def("detach", &Tensor::detach)
       .def("detach_", [](Tensor& t) {
@@ -215,6 +226,8 @@ void bind_tensor(py::module_& m) {
       .def_property_readonly("retains_grad", [](const Tensor& t) { return t.impl()->retains_grad; })
       .def("_version", [](const Tensor& t) { return t.storage()->version(); })
       .def("_bump_version", [](const Tensor& t) { t.bump_version(); })
+      .def("_set_data", &set_data, py::arg("data"))
+      .def_property("data", [](const Tensor& t) { return t.detach(); }, &set_data)
       .def("_same", [](const Tensor& t, const Tensor& o) { return t.same(o); })
       .def("_shares_storage", [](const Tensor& t, const Tensor& o) { return t.storage() == o.storage(); })
       // in-place

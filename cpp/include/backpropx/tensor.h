@@ -99,7 +99,7 @@ class Tensor {
 
   // Values
   double item() const;                       // a one-element tensor's value
-  Tensor contiguous() const;                 // self if contiguous, else a contiguous copy
+  Tensor contiguous() const;                 // self if contiguous, else a copy (no history: see ops contiguous())
   Tensor clone() const;                      // a differentiable copy
   Tensor to(DType dtype) const;              // differentiable dtype conversion (self if same dtype)
 

@@ -87,7 +87,7 @@ BinaryInputs prepare_binary(const Tensor& a, const Tensor& b, const char* op, bo
   DType dt = promote_types(a.dtype(), b.dtype());
   if (to_float && !is_floating(dt)) dt = DType::Float32;
   Shape shape = broadcast_shapes(a.shape(), b.shape(), op);
-  return {a.dtype() == dt ? a : a.to(dt), b.dtype() == dt ? b : b.to(dt), shape, dt};
+  return {a.dtype() == dt ? a : a.detach().to(dt), b.dtype() == dt ? b : b.detach().to(dt), shape, dt};
 }
 
 }  // namespace

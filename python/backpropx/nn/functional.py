@@ -14,10 +14,17 @@ softplus = _C.softplus
 tanh = _C.tanh
 sigmoid = _C.sigmoid
 
-_NLP = ("linear", "embedding", "softmax", "log_softmax", "cross_entropy", "nll_loss", "mse_loss",
-        "binary_cross_entropy_with_logits", "dropout", "layer_norm")
-for _name in _NLP:
-    if hasattr(_C, _name):  # bound by cpp/src/ops (linalg, nlp)
-        globals()[_name] = getattr(_C, _name)
+linear = _C.linear
+embedding = _C.embedding
+softmax = _C.softmax
+log_softmax = _C.log_softmax
+cross_entropy = _C.cross_entropy
+nll_loss = _C.nll_loss
+mse_loss = _C.mse_loss
+binary_cross_entropy_with_logits = _C.binary_cross_entropy_with_logits
+dropout = _C.dropout
+layer_norm = _C.layer_norm
 
-__all__ = ["relu", "leaky_relu", "gelu", "softplus", "tanh", "sigmoid", *[n for n in _NLP if n in globals()]]
+__all__ = ["relu", "leaky_relu", "gelu", "softplus", "tanh", "sigmoid", "linear", "embedding", "softmax",
+           "log_softmax", "cross_entropy", "nll_loss", "mse_loss", "binary_cross_entropy_with_logits", "dropout",
+           "layer_norm"]

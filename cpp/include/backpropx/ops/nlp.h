@@ -1,5 +1,8 @@
 // The NLP ops, each one fused kernel with a fused backward: embedding, softmax, log_softmax,
 // cross_entropy, nll_loss, mse_loss, binary_cross_entropy_with_logits, dropout, layer_norm.
+// Kernels: cpp/src/ops/{embedding,softmax,loss,dropout,layer_norm}.cpp. Semantics follow
+// torch.nn.functional; as there, class weights and pos_weight are constants (no gradient), and
+// targets/ids are int64 tensors without gradient.
 #pragma once
 #include <optional>
 #include <string>
@@ -17,7 +20,8 @@ Tensor embedding(const Tensor& ids, const Tensor& weight, std::optional<int64_t>
 Tensor softmax(const Tensor& x, int64_t dim);
 Tensor log_softmax(const Tensor& x, int64_t dim);
 
-// logits [N, C] or [C] or [N, C, d1...]; target int64 [N] / [] / [N, d1...].
+// logits [N, C] or [C] or [N, C, d1...]; target int64 [N] / [] / [N, d1...]. Rows whose target is
+// ignore_index contribute 0 and leave the 'mean' denominator (the sum of the targets' class weights).
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, const Tensor& weight = Tensor(),
                      int64_t ignore_index = -100, Reduction reduction = Reduction::Mean,
                      double label_smoothing = 0.0);
