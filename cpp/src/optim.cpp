@@ -1,7 +1,10 @@
-// Optimizer updates, each a single fused pass over parameter, gradient and state (no temporaries).
+// Optimizer updates, each a single fused pass over parameter, gradient and state (no temporaries),
+// and the gradient norms behind clip_grad_norm_ / clip_grad_value_ and the training monitor.
 #include "backpropx/optim.h"
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "kernel_utils.h"
 
@@ -87,6 +90,295 @@ void adam_step(Tensor& param, const Tensor& grad_in, Tensor& m, Tensor& v, Tenso
     });
   });
   param.bump_version();
+}
+
+void rmsprop_step(Tensor& param, const Tensor& grad_in, Tensor& sq, Tensor& buf, Tensor& gavg, double lr,
+                  double alpha, double eps, double weight_decay, double momentum, bool centered, bool maximize) {
+  BPX_CHECK(param.is_contiguous(), ValueError, "rmsprop: parameters must be contiguous");
+  Tensor grad = grad_in.to(param.dtype()).contiguous();
+  BPX_CHECK(grad.shape() == param.shape(), ValueError, "rmsprop: gradient of shape ", shape_str(grad.shape()),
+            " for a parameter of shape ", shape_str(param.shape()));
+  check_state("rmsprop", param, sq, "square_avg");
+  if (momentum > 0) check_state("rmsprop", param, buf, "momentum_buffer");
+  if (centered) check_state("rmsprop", param, gavg, "grad_avg");
+  dispatch_float(param.dtype(), "rmsprop", [&](auto tag) {
+    using T = decltype(tag);
+    T* p = param.data<T>();
+    const T* g = grad.data<T>();
+    T* s = sq.data<T>();
+    T* b = momentum > 0 ? buf.data<T>() : nullptr;
+    T* ga = centered ? gavg.data<T>() : nullptr;
+    const T lr_ = T(lr), a = T(alpha), one_minus_a = T(1.0 - alpha), eps_ = T(eps), wd = T(weight_decay),
+            mom = T(momentum);
+    parallel_for(param.numel(), kParallelGrain, [&](int64_t st, int64_t e) {
+      for (int64_t i = st; i < e; ++i) {
+        T d = maximize ? -g[i] : g[i];
+        if (weight_decay != 0) d += wd * p[i];
+        s[i] = a * s[i] + one_minus_a * d * d;
+        T var = s[i];
+        if (ga) {
+          ga[i] += one_minus_a * (d - ga[i]);  // torch's lerp(grad_avg, grad, 1 - alpha)
+          var -= ga[i] * ga[i];
+        }
+        const T avg = std::sqrt(var) + eps_;
+        if (b) {
+          b[i] = mom * b[i] + d / avg;
+          p[i] -= lr_ * b[i];
+        } else {
+          p[i] -= lr_ * d / avg;
+        }
+      }
+    });
+  });
+  param.bump_version();
+}
+
+void adagrad_step(Tensor& param, const Tensor& grad_in, Tensor& sum, int64_t step, double lr, double lr_decay,
+                  double weight_decay, double eps, bool maximize) {
+  BPX_CHECK(param.is_contiguous(), ValueError, "adagrad: parameters must be contiguous");
+  BPX_CHECK(step >= 1, ValueError, "adagrad: step must be >= 1, got ", step);
+  Tensor grad = grad_in.to(param.dtype()).contiguous();
+  BPX_CHECK(grad.shape() == param.shape(), ValueError, "adagrad: gradient of shape ", shape_str(grad.shape()),
+            " for a parameter of shape ", shape_str(param.shape()));
+  check_state("adagrad", param, sum, "sum");
+  const double clr = lr / (1 + static_cast<double>(step - 1) * lr_decay);
+  dispatch_float(param.dtype(), "adagrad", [&](auto tag) {
+    using T = decltype(tag);
+    T* p = param.data<T>();
+    const T* g = grad.data<T>();
+    T* s = sum.data<T>();
+    const T clr_ = T(clr), eps_ = T(eps), wd = T(weight_decay);
+    parallel_for(param.numel(), kParallelGrain, [&](int64_t st, int64_t e) {
+      for (int64_t i = st; i < e; ++i) {
+        T d = maximize ? -g[i] : g[i];
+        if (weight_decay != 0) d += wd * p[i];
+        s[i] += d * d;
+        p[i] -= clr_ * d / (std::sqrt(s[i]) + eps_);
+      }
+    });
+  });
+  param.bump_version();
+}
+
+// ---- gradient norms and clipping --------------------------------------------------------------------
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+enum class NormKind { One, Two, Inf, P };
+
+NormKind norm_kind(double p) {
+  BPX_CHECK(p > 0 && !std::isnan(p), ValueError, "norm: norm_type must be > 0 or inf, got ", p);
+  if (std::isinf(p)) return NormKind::Inf;
+  if (p == 1) return NormKind::One;
+  if (p == 2) return NormKind::Two;
+  return NormKind::P;
+}
+
+// max that propagates NaN (as torch's amax does).
+inline double nan_max(double a, double b) { return (std::isnan(a) || std::isnan(b)) ? kNaN : std::max(a, b); }
+
+// sum |x|^p over n elements x[0], x[stride], ... (max |x| for Inf). Four accumulators on the unit-stride
+// path so the loop is not bound by the latency of one add chain.
+template <typename T>
+double power_sum(const T* x, int64_t n, int64_t stride, NormKind kind, double p) {
+  if (kind == NormKind::Inf) {
+    double m = 0;
+    bool nan = false;
+    for (int64_t i = 0; i < n; ++i) {
+      const double v = std::abs(static_cast<double>(x[i * stride]));
+      m = v > m ? v : m;
+      nan |= std::isnan(v);
+    }
+    return nan ? kNaN : m;
+  }
+  auto term = [&](double v) {
+    switch (kind) {
+      case NormKind::One: return std::abs(v);
+      case NormKind::Two: return v * v;
+      default: return std::pow(std::abs(v), p);
+    }
+  };
+  double acc[4] = {0, 0, 0, 0};
+  int64_t i = 0;
+  if (stride == 1 && kind == NormKind::Two) {
+    for (; i + 4 <= n; i += 4)
+      for (int k = 0; k < 4; ++k) {
+        const double v = x[i + k];
+        acc[k] += v * v;
+      }
+  } else if (stride == 1 && kind == NormKind::One) {
+    for (; i + 4 <= n; i += 4)
+      for (int k = 0; k < 4; ++k) acc[k] += std::abs(static_cast<double>(x[i + k]));
+  }
+  for (; i < n; ++i) acc[0] += term(static_cast<double>(x[i * stride]));
+  return (acc[0] + acc[1]) + (acc[2] + acc[3]);
+}
+
+double combine(double a, double b, NormKind kind) { return kind == NormKind::Inf ? nan_max(a, b) : a + b; }
+
+double root(double s, NormKind kind, double p) {
+  switch (kind) {
+    case NormKind::One:
+    case NormKind::Inf: return s;
+    case NormKind::Two: return std::sqrt(s);
+    default: return std::pow(s, 1.0 / p);
+  }
+}
+
+// Splits [0, n) into fixed blocks (independent of the thread count, so results are reproducible) and
+// reduces each block on some thread: block_fn(begin, end) -> partial, combined in block order.
+template <typename BlockFn>
+double reduce_blocks(int64_t n, NormKind kind, BlockFn&& block_fn) {
+  const int64_t nblocks = std::clamp<int64_t>((n + kParallelGrain - 1) / kParallelGrain, 1, 256);
+  const int64_t block = (n + nblocks - 1) / nblocks;
+  std::vector<double> partial(nblocks, 0.0);
+  parallel_for(nblocks, 1, [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b) {
+      const int64_t s = b * block, e = std::min(n, s + block);
+      if (s < e) partial[b] = block_fn(s, e);
+    }
+  });
+  double r = partial[0];
+  for (int64_t b = 1; b < nblocks; ++b) r = combine(r, partial[b], kind);
+  return r;
+}
+
+// sum |x|^p (or max |x|) over one tensor of any strides.
+double tensor_power_sum(const Tensor& t, NormKind kind, double p) {
+  return dispatch_float(t.dtype(), "norm", [&](auto tag) -> double {
+    using T = decltype(tag);
+    const T* base = t.data<T>();
+    if (t.is_contiguous())
+      return reduce_blocks(t.numel(), kind, [&](int64_t s, int64_t e) { return power_sum(base + s, e - s, 1, kind, p); });
+    double r = 0;
+    for_each_row<1>(t.shape(), {&t.strides()}, [&](const std::array<int64_t, 1>& off, int64_t n,
+                                                    const std::array<int64_t, 1>& inner) {
+      r = combine(r, power_sum(base + off[0], n, inner[0], kind, p), kind);
+    });
+    return r;
+  });
+}
+
+// Refuses tensors with a broadcast (stride-0) dimension: an in-place update would hit shared elements repeatedly.
+void check_writable(const Tensor& t, const char* op) {
+  for (int64_t d = 0; d < t.dim(); ++d)
+    BPX_CHECK(t.strides()[d] != 0 || t.shape()[d] <= 1, ValueError, op, ": can't update in place a gradient of shape ",
+              shape_str(t.shape()), " that is an expanded view (stride 0 in dim ", d, ")");
+}
+
+// x = f(x) in place over a tensor of any (non-overlapping) strides.
+template <typename T, typename F>
+void apply_inplace(const Tensor& t, F&& f) {
+  T* base = t.data<T>();
+  if (t.is_contiguous()) {
+    parallel_for(t.numel(), kParallelGrain, [&](int64_t s, int64_t e) {
+      for (int64_t i = s; i < e; ++i) base[i] = f(base[i]);
+    });
+    return;
+  }
+  for_each_row<1>(t.shape(), {&t.strides()}, [&](const std::array<int64_t, 1>& off, int64_t n,
+                                                  const std::array<int64_t, 1>& inner) {
+    T* row = base + off[0];
+    for (int64_t j = 0; j < n; ++j) row[j * inner[0]] = f(row[j * inner[0]]);
+  });
+}
+
+}  // namespace
+
+TensorNorms tensor_norms(const std::vector<Tensor>& tensors, double norm_type) {
+  const NormKind kind = norm_kind(norm_type);
+  TensorNorms out;
+  out.norms.reserve(tensors.size());
+  double total = 0;
+  for (const Tensor& t : tensors) {
+    BPX_CHECK(t.defined(), ValueError, "norm: got an undefined tensor");
+    const double s = tensor_power_sum(t, kind, norm_type);
+    out.norms.push_back(root(s, kind, norm_type));
+    total = combine(total, s, kind);
+  }
+  out.total = root(total, kind, norm_type);
+  return out;
+}
+
+void scale_(const std::vector<Tensor>& tensors, double factor) {
+  for (const Tensor& t : tensors) {
+    check_writable(t, "clip_grad_norm_");
+    dispatch_float(t.dtype(), "clip_grad_norm_", [&](auto tag) {
+      using T = decltype(tag);
+      const T f = T(factor);
+      apply_inplace<T>(t, [f](T v) { return v * f; });
+    });
+    t.bump_version();
+  }
+}
+
+double clip_grad_norm_(const std::vector<Tensor>& grads, double max_norm, double norm_type, bool error_if_nonfinite) {
+  const double total = tensor_norms(grads, norm_type).total;
+  BPX_CHECK(std::isfinite(total) || !error_if_nonfinite, RuntimeError, "clip_grad_norm_: the total norm of order ",
+            norm_type, " for gradients from `parameters` is non-finite (", total, "), so it cannot be clipped. To "
+            "scale the gradients by the non-finite norm anyway, set `error_if_nonfinite=False`");
+  // torch: clip_coef = max_norm / (total + 1e-6), clamped to at most 1 (a NaN coefficient stays NaN).
+  const double coef = max_norm / (total + 1e-6);
+  const double clamped = std::isnan(coef) ? coef : std::min(coef, 1.0);
+  if (clamped != 1.0) scale_(grads, clamped);  // multiplying by exactly 1 changes nothing: skip the pass
+  return total;
+}
+
+void clip_grad_value_(const std::vector<Tensor>& grads, double clip_value) {
+  BPX_CHECK(clip_value >= 0, ValueError, "clip_grad_value_: clip_value must be >= 0, got ", clip_value);
+  for (const Tensor& t : grads) {
+    check_writable(t, "clip_grad_value_");
+    dispatch_float(t.dtype(), "clip_grad_value_", [&](auto tag) {
+      using T = decltype(tag);
+      const T hi = T(clip_value), lo = -hi;
+      apply_inplace<T>(t, [lo, hi](T v) { return v < lo ? lo : (v > hi ? hi : v); });  // NaN compares false: kept
+    });
+    t.bump_version();
+  }
+}
+
+std::vector<std::pair<double, double>> update_norms(const std::vector<Tensor>& after,
+                                                    const std::vector<Tensor>& before) {
+  BPX_CHECK(after.size() == before.size(), ValueError, "update_norms: got ", after.size(), " parameters and ",
+            before.size(), " snapshots");
+  std::vector<std::pair<double, double>> out;
+  out.reserve(after.size());
+  for (size_t k = 0; k < after.size(); ++k) {
+    BPX_CHECK(after[k].shape() == before[k].shape() && after[k].dtype() == before[k].dtype(), ValueError,
+              "update_norms: parameter ", shape_str(after[k].shape()), " ", dtype_name(after[k].dtype()),
+              " vs snapshot ", shape_str(before[k].shape()), " ", dtype_name(before[k].dtype()));
+    const Tensor a = after[k].contiguous(), b = before[k].contiguous();
+    dispatch_float(a.dtype(), "update_norms", [&](auto tag) {
+      using T = decltype(tag);
+      const T* ap = a.data<T>();
+      const T* bp = b.data<T>();
+      // Blocks as in reduce_blocks, each reducing (sum (a-b)^2, sum a^2) in the same pass.
+      const int64_t n = a.numel();
+      const int64_t nblocks = std::clamp<int64_t>((n + kParallelGrain - 1) / kParallelGrain, 1, 256);
+      const int64_t block = (n + nblocks - 1) / nblocks;
+      std::vector<std::pair<double, double>> partial(nblocks, {0.0, 0.0});
+      parallel_for(nblocks, 1, [&](int64_t b0, int64_t b1) {
+        for (int64_t blk = b0; blk < b1; ++blk) {
+          double d2 = 0, p2 = 0;
+          for (int64_t i = blk * block, e = std::min(n, (blk + 1) * block); i < e; ++i) {
+            const double x = static_cast<double>(ap[i]), d = x - static_cast<double>(bp[i]);
+            d2 += d * d;
+            p2 += x * x;
+          }
+          partial[blk] = {d2, p2};
+        }
+      });
+      double delta_sq = 0, param_sq = 0;
+      for (const auto& [d2, p2] : partial) {
+        delta_sq += d2;
+        param_sq += p2;
+      }
+      out.emplace_back(std::sqrt(delta_sq), std::sqrt(param_sq));
+    });
+  }
+  return out;
 }
 
 }  // namespace backpropx

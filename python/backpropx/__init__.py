@@ -11,6 +11,8 @@ from ._factory import (arange, as_tensor, empty, empty_like, from_numpy, full, f
                        rand_like, randint, randn, randn_like, tensor, zeros, zeros_like)
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from . import autograd, nn, optim
+from . import monitor
+from .serialization import load, save
 
 __version__ = "0.1.0"
 

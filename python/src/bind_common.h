@@ -47,5 +47,9 @@ void bind_linalg(py::module_& m);
 void bind_indexing(py::module_& m);
 void bind_nlp(py::module_& m);
 void bind_optim(py::module_& m);
+void bind_rnn(py::module_& m);
+void bind_attention(py::module_& m);
+void bind_conv(py::module_& m);
+void bind_serialize(py::module_& m);
 
 }  // namespace backpropx::python

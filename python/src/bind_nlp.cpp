@@ -56,6 +56,19 @@ void bind_nlp(py::module_& m) {
          "input"_a, "weight"_a, "padding_idx"_a = py::none(), "max_norm"_a = py::none(), "norm_type"_a = 2.0,
          "scale_grad_by_freq"_a = false, "sparse"_a = false);
 
+  def_op(m, "embedding_bag",
+         [](const Tensor& input, const Tensor& weight, std::optional<Tensor> offsets, py::object max_norm,
+            double norm_type, bool scale_grad_by_freq, const std::string& mode, bool sparse,
+            std::optional<Tensor> per_sample_weights, bool include_last_offset, std::optional<int64_t> padding_idx) {
+           BPX_CHECK(max_norm.is_none() && !scale_grad_by_freq && !sparse, NotImplementedError,
+                     "embedding_bag: max_norm, scale_grad_by_freq and sparse are not supported");
+           return embedding_bag(input, weight, offsets.value_or(Tensor()), mode, per_sample_weights.value_or(Tensor()),
+                                include_last_offset, padding_idx);
+         },
+         "input"_a, "weight"_a, "offsets"_a = py::none(), "max_norm"_a = py::none(), "norm_type"_a = 2.0,
+         "scale_grad_by_freq"_a = false, "mode"_a = "mean", "sparse"_a = false, "per_sample_weights"_a = py::none(),
+         "include_last_offset"_a = false, "padding_idx"_a = py::none());
+
   auto softmax_fn = [](const Tensor& x, py::object dim, py::object stacklevel, py::object dtype) {
     return softmax(with_dtype(x, dtype), require_dim(dim, "softmax"));
   };

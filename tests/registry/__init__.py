@@ -1,9 +1,12 @@
 """The op registry: every op reachable from Python, with samples and a NumPy reference."""
-from .core import OpInfo, Sample, away_from  # noqa: F401
+from .core import LayerInfo, OpInfo, Sample, away_from  # noqa: F401
 
 OPS = []
-for _family in ("elementwise", "reduction", "shape", "linalg", "indexing", "nlp"):
-    OPS.extend(__import__(f"{__name__}.{_family}", fromlist=["OPS"]).OPS)
+LAYERS = []
+for _family in ("elementwise", "reduction", "shape", "linalg", "indexing", "nlp", "layers", "rnn", "attention", "conv"):
+    _module = __import__(f"{__name__}.{_family}", fromlist=["OPS"])
+    OPS.extend(getattr(_module, "OPS", []))
+    LAYERS.extend(getattr(_module, "LAYERS", []))
 
 BY_NAME = {}
 for _info in OPS:

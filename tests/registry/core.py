@@ -70,3 +70,33 @@ def away_from(x: np.ndarray, points=(0.0,), margin: float = 0.1) -> np.ndarray:
         near = np.abs(x - p) < margin
         x[near] = p + np.where(x[near] >= p, margin, -margin) * 2
     return x
+
+
+@dataclass
+class LayerInfo:
+    """A layer (bx.nn module) in the registry: how to build it, its inputs, and a NumPy reference.
+
+    `make()` builds the module (the walker seeds bx first and converts it to the dtype under test);
+    `inputs(rng)` gives the forward's positional args (float arrays become tensors of that dtype,
+    int arrays stay int64, None and other values pass through); `ref(params, *args, **kwargs)` gets
+    the module's state_dict as NumPy arrays and the same args, and returns the expected outputs;
+    `outputs(result)` picks the tensors to compare and differentiate from what forward returns
+    (default: the result itself, or its tensors when it is a tuple).
+        LayerInfo("Linear", make=lambda: bx.nn.Linear(3, 2), inputs=lambda rng: (rng.standard_normal((4, 3)),),
+                  ref=lambda p, x: x @ p["weight"].T + p["bias"])
+    """
+
+    name: str
+    make: Callable[[], Any]
+    inputs: Callable[[np.random.Generator], tuple]
+    ref: Callable
+    kwargs: dict = field(default_factory=dict)
+    outputs: Optional[Callable[[Any], list]] = None
+    grad_inputs: Optional[tuple] = None   # positions of args to differentiate (default: every float array)
+    atol32: float = 1e-5
+    rtol32: float = 1e-4
+    atol64: float = 1e-10
+    rtol64: float = 1e-8
+    gradcheck_atol: float = 1e-5
+    gradcheck_rtol: float = 1e-3
+    eps: float = 1e-6

@@ -292,8 +292,56 @@ def _layer_norm_samples(rng):
     ]
 
 
+# ---- embedding_bag ------------------------------------------------------------------------------------
+
+def _embedding_bag_ref(ids, weight, offsets=None, mode="mean", per_sample_weights=None, include_last_offset=False,
+                       padding_idx=None):
+    if ids.ndim == 2:
+        bags = [ids[b] for b in range(ids.shape[0])]
+        psw = None if per_sample_weights is None else [per_sample_weights[b] for b in range(ids.shape[0])]
+    else:
+        ends = list(offsets[1:]) + ([] if include_last_offset else [len(ids)])
+        starts = list(offsets[:len(ends)])
+        bags = [ids[s:e] for s, e in zip(starts, ends)]
+        psw = None if per_sample_weights is None else [per_sample_weights[s:e] for s, e in zip(starts, ends)]
+    out = np.zeros((len(bags), weight.shape[1]), weight.dtype)
+    for b, bag in enumerate(bags):
+        keep = bag != padding_idx if padding_idx is not None else np.ones(len(bag), bool)
+        rows = weight[bag[keep]]
+        if len(rows) == 0:
+            continue
+        if mode == "max":
+            out[b] = rows.max(axis=0)
+        else:
+            scale = psw[b][keep][:, None] if psw is not None else 1.0
+            out[b] = (rows * scale).sum(axis=0) / (len(rows) if mode == "mean" else 1)
+    return out
+
+
+def _embedding_bag_samples(rng):
+    w = lambda v, d: rng.standard_normal((v, d))  # noqa: E731
+    ids = lambda *shape: rng.integers(0, 6, shape)  # noqa: E731
+    flat = np.array([1, 1, 4, 0, 5, 2, 2, 3], dtype=np.int64)
+    offsets = np.array([0, 3, 3, 5], dtype=np.int64)
+    return [
+        Sample(ids(3, 4), w(6, 3), grad=(1,), desc="2-D bags, mean"),
+        Sample(ids(2, 5), w(6, 4), kwargs={"mode": "sum"}, grad=(1,), desc="sum"),
+        Sample(ids(3, 4), w(6, 3), kwargs={"mode": "max"}, grad=(1,), desc="max"),
+        Sample(flat, w(6, 3), offsets, grad=(1,), desc="1-D with offsets, an empty bag, repeated ids"),
+        Sample(flat, w(6, 2), np.array([0, 2, 8], dtype=np.int64), kwargs={"include_last_offset": True}, grad=(1,),
+               desc="include_last_offset"),
+        Sample(flat, w(6, 3), offsets, rng.uniform(0.5, 2, 8), kwargs={"mode": "sum"}, grad=(1, 3),
+               desc="per-sample weights (differentiated too)"),
+        Sample(np.array([[1, 0, 2], [0, 0, 3]], dtype=np.int64), w(6, 3), kwargs={"padding_idx": 0}, grad=(1,),
+               desc="padding skipped"),
+    ]
+
+
 OPS = [
     OpInfo("embedding", op=_op("embedding"), ref=_embedding_ref, samples=_embedding_samples),
+    OpInfo("embedding_bag", op=lambda ids, w, offsets=None, psw=None, **kw: bx.embedding_bag(
+        ids, w, offsets, per_sample_weights=psw, **kw), ref=lambda ids, w, offsets=None, psw=None, **kw:
+        _embedding_bag_ref(ids, w, offsets, per_sample_weights=psw, **kw), samples=_embedding_bag_samples),
     OpInfo("softmax", op=_op("softmax"), ref=_softmax_ref, samples=_softmax_samples, method="softmax"),
     OpInfo("log_softmax", op=_op("log_softmax"), ref=_log_softmax_ref, samples=_softmax_samples, method="log_softmax"),
     OpInfo("cross_entropy", op=_op("cross_entropy"), ref=_cross_entropy_ref, samples=_class_samples),

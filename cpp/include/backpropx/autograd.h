@@ -33,11 +33,11 @@ class SavedTensor {
   explicit SavedTensor(const Tensor& t);
   Tensor unpack(const std::string& op) const;  // raises if the storage was modified in place since
   void reset() { data_ = Tensor(); }
-  bool defined() const { return data_.defined(); }
 
  private:
   Tensor data_;
   uint64_t version_ = 0;
+  bool was_defined_ = false;  // saving an undefined tensor (an absent optional input) is allowed
 };
 
 using TensorList = std::vector<Tensor>;

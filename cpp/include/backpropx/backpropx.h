@@ -6,4 +6,5 @@
 #include "backpropx/ops.h"
 #include "backpropx/optim.h"
 #include "backpropx/runtime.h"
+#include "backpropx/serialize.h"
 #include "backpropx/tensor.h"

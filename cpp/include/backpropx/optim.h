@@ -1,5 +1,9 @@
-// Optimizer updates: one fused pass over each parameter (cpp/src/optim.cpp).
+// Optimizer updates (one fused pass over each parameter) and the gradient-norm utilities behind
+// clipping and the training monitor (cpp/src/optim.cpp).
 #pragma once
+#include <utility>
+#include <vector>
+
 #include "backpropx/tensor.h"
 
 namespace backpropx {
@@ -15,5 +19,45 @@ void sgd_step(Tensor& param, const Tensor& grad, Tensor& momentum_buf, double lr
 void adam_step(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_avg_sq, Tensor& max_exp_avg_sq,
                int64_t step, double lr, double beta1, double beta2, double eps, double weight_decay, bool decoupled,
                bool amsgrad, bool maximize);
+
+// RMSprop, as torch.optim.RMSprop. momentum_buf is used only when momentum > 0, grad_avg only when
+// centered (both may be undefined otherwise).
+void rmsprop_step(Tensor& param, const Tensor& grad, Tensor& square_avg, Tensor& momentum_buf, Tensor& grad_avg,
+                  double lr, double alpha, double eps, double weight_decay, double momentum, bool centered,
+                  bool maximize);
+
+// Adagrad, as torch.optim.Adagrad. step is the 1-based step count after this update
+// (the effective lr is lr / (1 + (step - 1) * lr_decay)).
+void adagrad_step(Tensor& param, const Tensor& grad, Tensor& state_sum, int64_t step, double lr, double lr_decay,
+                  double weight_decay, double eps, bool maximize);
+
+// ---- gradient norms and clipping -------------------------------------------------------------------
+
+// Per-tensor p-norms (norm_type > 0, or +inf for max |x|) and the total norm of all of them together,
+// i.e. the norm of the vector of per-tensor norms. One pass over each tensor, accumulated in double;
+// NaN anywhere makes that tensor's norm and the total NaN.
+struct TensorNorms {
+  std::vector<double> norms;
+  double total = 0.0;
+};
+TensorNorms tensor_norms(const std::vector<Tensor>& tensors, double norm_type);
+
+// torch.nn.utils.clip_grad_norm_: scales every gradient in place by min(1, max_norm / (total + 1e-6))
+// and returns the total norm. A non-finite total raises RuntimeError when error_if_nonfinite;
+// otherwise the gradients are scaled by the non-finite coefficient as torch does (a NaN total makes
+// every gradient NaN; an infinite total zeroes finite entries and makes infinite ones NaN).
+double clip_grad_norm_(const std::vector<Tensor>& grads, double max_norm, double norm_type,
+                       bool error_if_nonfinite);
+
+// Multiplies every tensor in place by factor (one pass each; strided tensors are fine).
+void scale_(const std::vector<Tensor>& tensors, double factor);
+
+// torch.nn.utils.clip_grad_value_: clamps every gradient in place to [-clip_value, clip_value] (NaN stays NaN).
+void clip_grad_value_(const std::vector<Tensor>& grads, double clip_value);
+
+// For each i: (||after[i] - before[i]||_2, ||after[i]||_2) in one pass; the training monitor's
+// update-to-parameter ratio.
+std::vector<std::pair<double, double>> update_norms(const std::vector<Tensor>& after,
+                                                    const std::vector<Tensor>& before);
 
 }  // namespace backpropx

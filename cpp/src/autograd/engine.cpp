@@ -25,11 +25,13 @@ void set_grad_enabled(bool enabled) { t_grad_enabled = enabled; }
 
 SavedTensor::SavedTensor(const Tensor& t) {
   if (!t.defined()) return;
+  was_defined_ = true;
   data_ = t.detach();
   version_ = t.storage()->version();
 }
 
 Tensor SavedTensor::unpack(const std::string& op) const {
+  if (!was_defined_) return Tensor();
   BPX_CHECK(data_.defined(), RuntimeError, op,
             ": trying to backward through the graph a second time (or to read saved tensors after "
             "they were freed). Saved tensors are freed after backward(); pass retain_graph=True to the "

@@ -32,6 +32,13 @@ Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& targe
                                         const Tensor& weight = Tensor(), Reduction reduction = Reduction::Mean,
                                         const Tensor& pos_weight = Tensor());
 
+// Sum, mean or max of each bag of embedding rows: ids [B, N] (B bags of N) or 1-D with offsets [B]
+// (or [B + 1] with include_last_offset); padding_idx entries are skipped; empty bags give zeros.
+// per_sample_weights (mode "sum" only) scale each looked-up row.
+Tensor embedding_bag(const Tensor& ids, const Tensor& weight, const Tensor& offsets = Tensor(),
+                     const std::string& mode = "mean", const Tensor& per_sample_weights = Tensor(),
+                     bool include_last_offset = false, std::optional<int64_t> padding_idx = std::nullopt);
+
 // Inverted dropout: zeroes each element with probability p, scales the rest by 1/(1-p).
 Tensor dropout(const Tensor& x, double p = 0.5, bool training = true);
 
