@@ -2,6 +2,8 @@
 // finite differences in float64 (two forwards per input element), compared element by element.
 #include "backpropx/gradcheck.h"
 
+#include "backpropx/sparse.h"
+
 #include <cmath>
 #include <sstream>
 
@@ -90,6 +92,7 @@ GradcheckResult gradcheck(const GradcheckFn& fn, const TensorList& inputs, doubl
       seed.data<T>()[m] = T(1);
     });
     TensorList gs = grad(roots, wrt, seeds, /*retain_graph=*/true, /*allow_unused=*/true);
+    for (Tensor& g : gs) g = to_dense(g);  // a sparse embedding's row-sparse gradient, compared densely
     for (size_t a = 0; a < wrt.size(); ++a) {
       if (!gs[a].defined()) continue;
       BPX_CHECK(gs[a].shape() == wrt[a].shape(), RuntimeError, "gradcheck: gradient for input ", diff_inputs[a],

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 
+#include "backpropx/sparse.h"
 #include "kernel_utils.h"
 
 namespace backpropx {
@@ -18,12 +19,47 @@ void check_state(const char* op, const Tensor& param, const Tensor& t, const cha
             " and dtype ", dtype_name(param.dtype()));
 }
 
+void refuse_sparse(const char* op, const Tensor& grad, const char* alternative) {
+  BPX_CHECK(!grad.is_sparse(), RuntimeError, op, " does not support sparse gradients (a row-sparse gradient of shape ",
+            shape_str(grad.shape()), "), please consider ", alternative, " instead");
+}
+
+// Calls row_fn(p_row, g_row, row) for every row of the coalesced row-sparse gradient, rows in
+// parallel (they are distinct, so no two threads touch the same parameter row).
+template <typename T, typename RowFn>
+void for_each_sparse_row(const Tensor& param, const Tensor& grad, RowFn&& row_fn) {
+  const Tensor idx = grad.sparse_indices();
+  const Tensor vals = grad.sparse_values().to(param.dtype()).contiguous();
+  const int64_t nnz = idx.numel(), D = nnz ? vals.numel() / nnz : 0;
+  const int64_t* ip = idx.data<int64_t>();
+  T* p = param.data<T>();
+  const T* g = vals.data<T>();
+  parallel_for(nnz, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(D, 1)), [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) row_fn(p + ip[i] * D, g + i * D, D, ip[i] * D);
+  });
+}
+
 }  // namespace
 
 void sgd_step(Tensor& param, const Tensor& grad_in, Tensor& buf, double lr, double momentum, double dampening,
               double weight_decay, bool nesterov, bool maximize, bool first_step) {
   BPX_CHECK(param.is_contiguous(), ValueError, "sgd: parameters must be contiguous");
-  Tensor grad = grad_in.to(param.dtype()).contiguous();
+  BPX_CHECK(grad_in.shape() == param.shape(), ValueError, "sgd: gradient of shape ", shape_str(grad_in.shape()),
+            " for a parameter of shape ", shape_str(param.shape()));
+  if (grad_in.is_sparse() && momentum == 0 && weight_decay == 0) {  // only the looked-up rows move
+    Tensor grad = coalesce(grad_in);
+    dispatch_float(param.dtype(), "sgd", [&](auto tag) {
+      using T = decltype(tag);
+      const T step = T(maximize ? lr : -lr);
+      for_each_sparse_row<T>(param, grad, [step](T* p, const T* g, int64_t D, int64_t) {
+        for (int64_t c = 0; c < D; ++c) p[c] += step * g[c];
+      });
+    });
+    param.bump_version();
+    return;
+  }
+  // Momentum and weight decay touch every row: the sparse gradient is densified, as torch's update does.
+  Tensor grad = to_dense(grad_in).to(param.dtype()).contiguous();
   BPX_CHECK(grad.shape() == param.shape(), ValueError, "sgd: gradient of shape ", shape_str(grad.shape()),
             " for a parameter of shape ", shape_str(param.shape()));
   if (momentum != 0) check_state("sgd", param, buf, "the momentum buffer");
@@ -53,6 +89,7 @@ void adam_step(Tensor& param, const Tensor& grad_in, Tensor& m, Tensor& v, Tenso
                bool maximize) {
   BPX_CHECK(param.is_contiguous(), ValueError, "adam: parameters must be contiguous");
   BPX_CHECK(step >= 1, ValueError, "adam: step must be >= 1, got ", step);
+  refuse_sparse(decoupled ? "AdamW" : "Adam", grad_in, "SparseAdam");
   Tensor grad = grad_in.to(param.dtype()).contiguous();
   BPX_CHECK(grad.shape() == param.shape(), ValueError, "adam: gradient of shape ", shape_str(grad.shape()),
             " for a parameter of shape ", shape_str(param.shape()));
@@ -95,6 +132,7 @@ void adam_step(Tensor& param, const Tensor& grad_in, Tensor& m, Tensor& v, Tenso
 void rmsprop_step(Tensor& param, const Tensor& grad_in, Tensor& sq, Tensor& buf, Tensor& gavg, double lr,
                   double alpha, double eps, double weight_decay, double momentum, bool centered, bool maximize) {
   BPX_CHECK(param.is_contiguous(), ValueError, "rmsprop: parameters must be contiguous");
+  refuse_sparse("RMSprop", grad_in, "SGD or Adagrad");
   Tensor grad = grad_in.to(param.dtype()).contiguous();
   BPX_CHECK(grad.shape() == param.shape(), ValueError, "rmsprop: gradient of shape ", shape_str(grad.shape()),
             " for a parameter of shape ", shape_str(param.shape()));
@@ -137,11 +175,30 @@ void adagrad_step(Tensor& param, const Tensor& grad_in, Tensor& sum, int64_t ste
                   double weight_decay, double eps, bool maximize) {
   BPX_CHECK(param.is_contiguous(), ValueError, "adagrad: parameters must be contiguous");
   BPX_CHECK(step >= 1, ValueError, "adagrad: step must be >= 1, got ", step);
-  Tensor grad = grad_in.to(param.dtype()).contiguous();
-  BPX_CHECK(grad.shape() == param.shape(), ValueError, "adagrad: gradient of shape ", shape_str(grad.shape()),
+  BPX_CHECK(grad_in.shape() == param.shape(), ValueError, "adagrad: gradient of shape ", shape_str(grad_in.shape()),
             " for a parameter of shape ", shape_str(param.shape()));
   check_state("adagrad", param, sum, "sum");
   const double clr = lr / (1 + static_cast<double>(step - 1) * lr_decay);
+  if (grad_in.is_sparse()) {  // torch's sparse Adagrad: state and parameter change at the gradient's rows only
+    BPX_CHECK(weight_decay == 0, RuntimeError, "Adagrad: weight_decay option is not compatible with sparse gradients");
+    Tensor grad = coalesce(grad_in);
+    dispatch_float(param.dtype(), "adagrad", [&](auto tag) {
+      using T = decltype(tag);
+      T* s = sum.data<T>();
+      const T clr_ = T(clr), eps_ = T(eps), sign = T(maximize ? -1 : 1);
+      for_each_sparse_row<T>(param, grad, [=](T* p, const T* g, int64_t D, int64_t off) {
+        T* sr = s + off;
+        for (int64_t c = 0; c < D; ++c) {
+          const T d = sign * g[c];
+          sr[c] += d * d;
+          p[c] -= clr_ * d / (std::sqrt(sr[c]) + eps_);
+        }
+      });
+    });
+    param.bump_version();
+    return;
+  }
+  Tensor grad = grad_in.to(param.dtype()).contiguous();
   dispatch_float(param.dtype(), "adagrad", [&](auto tag) {
     using T = decltype(tag);
     T* p = param.data<T>();
@@ -154,6 +211,39 @@ void adagrad_step(Tensor& param, const Tensor& grad_in, Tensor& sum, int64_t ste
         if (weight_decay != 0) d += wd * p[i];
         s[i] += d * d;
         p[i] -= clr_ * d / (std::sqrt(s[i]) + eps_);
+      }
+    });
+  });
+  param.bump_version();
+}
+
+void sparse_adam_step(Tensor& param, const Tensor& grad_in, Tensor& m, Tensor& v, int64_t step, double lr,
+                      double beta1, double beta2, double eps, bool maximize) {
+  BPX_CHECK(param.is_contiguous(), ValueError, "SparseAdam: parameters must be contiguous");
+  BPX_CHECK(step >= 1, ValueError, "SparseAdam: step must be >= 1, got ", step);
+  BPX_CHECK(grad_in.is_sparse(), RuntimeError, "SparseAdam does not support dense gradients (got one of shape ",
+            shape_str(grad_in.shape()), "), please consider Adam instead");
+  BPX_CHECK(grad_in.shape() == param.shape(), ValueError, "SparseAdam: gradient of shape ", shape_str(grad_in.shape()),
+            " for a parameter of shape ", shape_str(param.shape()));
+  check_state("SparseAdam", param, m, "exp_avg");
+  check_state("SparseAdam", param, v, "exp_avg_sq");
+  Tensor grad = coalesce(grad_in);
+  const double bc1 = 1 - std::pow(beta1, static_cast<double>(step));
+  const double bc2 = 1 - std::pow(beta2, static_cast<double>(step));
+  dispatch_float(param.dtype(), "SparseAdam", [&](auto tag) {
+    using T = decltype(tag);
+    T* mp = m.data<T>();
+    T* vp = v.data<T>();
+    const T one_minus_b1 = T(1 - beta1), one_minus_b2 = T(1 - beta2), eps_ = T(eps), sign = T(maximize ? -1 : 1);
+    const T step_size = T(lr * std::sqrt(bc2) / bc1);
+    for_each_sparse_row<T>(param, grad, [=](T* p, const T* g, int64_t D, int64_t off) {
+      T* mr = mp + off;
+      T* vr = vp + off;
+      for (int64_t c = 0; c < D; ++c) {
+        const T d = sign * g[c];
+        mr[c] += one_minus_b1 * (d - mr[c]);
+        vr[c] += one_minus_b2 * (d * d - vr[c]);
+        p[c] -= step_size * mr[c] / (std::sqrt(vr[c]) + eps_);
       }
     });
   });
@@ -294,7 +384,8 @@ TensorNorms tensor_norms(const std::vector<Tensor>& tensors, double norm_type) {
   double total = 0;
   for (const Tensor& t : tensors) {
     BPX_CHECK(t.defined(), ValueError, "norm: got an undefined tensor");
-    const double s = tensor_power_sum(t, kind, norm_type);
+    coalesce_(t);  // a row-sparse gradient's norm is that of its summed rows
+    const double s = tensor_power_sum(t.is_sparse() ? t.sparse_values() : t, kind, norm_type);
     out.norms.push_back(root(s, kind, norm_type));
     total = combine(total, s, kind);
   }
@@ -303,7 +394,8 @@ TensorNorms tensor_norms(const std::vector<Tensor>& tensors, double norm_type) {
 }
 
 void scale_(const std::vector<Tensor>& tensors, double factor) {
-  for (const Tensor& t : tensors) {
+  for (const Tensor& grad : tensors) {
+    const Tensor t = grad.is_sparse() ? grad.sparse_values() : grad;
     check_writable(t, "clip_grad_norm_");
     dispatch_float(t.dtype(), "clip_grad_norm_", [&](auto tag) {
       using T = decltype(tag);
@@ -328,7 +420,9 @@ double clip_grad_norm_(const std::vector<Tensor>& grads, double max_norm, double
 
 void clip_grad_value_(const std::vector<Tensor>& grads, double clip_value) {
   BPX_CHECK(clip_value >= 0, ValueError, "clip_grad_value_: clip_value must be >= 0, got ", clip_value);
-  for (const Tensor& t : grads) {
+  for (const Tensor& grad : grads) {
+    coalesce_(grad);  // clamp the summed rows, not their parts
+    const Tensor t = grad.is_sparse() ? grad.sparse_values() : grad;
     check_writable(t, "clip_grad_value_");
     dispatch_float(t.dtype(), "clip_grad_value_", [&](auto tag) {
       using T = decltype(tag);

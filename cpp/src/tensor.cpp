@@ -7,6 +7,7 @@
 
 #include "backpropx/autograd.h"
 #include "backpropx/ops.h"
+#include "backpropx/sparse.h"
 #include "kernel_utils.h"
 
 namespace backpropx {
@@ -70,6 +71,23 @@ Tensor make_view(const Tensor& t, Shape shape, Shape strides, int64_t offset) {
   impl->offset = offset;
   impl->dtype = t.dtype();
   return Tensor(std::move(impl));
+}
+
+Device Tensor::device() const {
+  return is_sparse() ? sparse_values().device() : impl_->storage->device();
+}
+
+void Tensor::bump_version() const {
+  if (is_sparse()) {
+    sparse_values().bump_version();
+  } else {
+    impl_->storage->bump_version();
+  }
+}
+
+void Tensor::throw_no_dense_data() const {
+  throw RuntimeError(cat("this op needs a dense tensor, but got a row-sparse tensor of shape ", shape_str(shape()),
+                         " (the gradient of a sparse embedding): call to_dense() first"));
 }
 
 int64_t Tensor::size(int64_t d) const { return shape()[wrap_dim(d, dim(), "size")]; }
@@ -154,6 +172,7 @@ void Tensor::set_grad(const Tensor& g) {
 }
 
 Tensor Tensor::detach() const {
+  if (is_sparse()) return make_row_sparse(sparse_indices().detach(), sparse_values().detach(), shape());
   return make_view(*this, shape(), strides(), offset());
 }
 
@@ -205,7 +224,16 @@ static void check_inplace(const Tensor& t, const char* op) {
             "graph (made by ", t.grad_fn()->name(), ") are not supported; use the out-of-place op");
 }
 
-Tensor& Tensor::zero_() { return fill_(0.0); }
+Tensor& Tensor::zero_() {
+  if (is_sparse()) {  // no rows left: a row-sparse zero
+    Shape vshape = shape();
+    vshape[0] = 0;
+    impl_->sparse_indices = Tensor::empty({0}, DType::Int64).impl_ptr();
+    impl_->sparse_values = Tensor::empty(vshape, dtype()).impl_ptr();
+    return *this;
+  }
+  return fill_(0.0);
+}
 
 Tensor& Tensor::fill_(double value) {
   check_inplace(*this, "fill_");

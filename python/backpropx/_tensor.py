@@ -25,6 +25,9 @@ _NUMPY_DTYPES = {
 # ---- repr -----------------------------------------------------------------------------------------
 
 def _repr(self: Tensor) -> str:
+    if self.is_sparse:  # torch's layout for a sparse COO tensor with one sparse dimension
+        return (f"tensor(indices={_repr(self._indices())},\n       values={_repr(self._values())},\n"
+                f"       size={tuple(self.shape)}, nnz={self._nnz()}, layout=row_sparse)")
     arr = self.detach().numpy()
     prefix = "tensor("
     if arr.size == 0:

@@ -296,6 +296,29 @@ class Adagrad(Optimizer):
                          group["weight_decay"], group["eps"], group["maximize"])
 
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "lr_scheduler"]
+class SparseAdam(Optimizer):
+    """SparseAdam (torch.optim.SparseAdam): lazy Adam for row-sparse gradients (Embedding(sparse=True)); only the
+    rows a batch looked up have their moments and values updated. Dense gradients raise.
+
+        >>> opt = bx.optim.SparseAdam(bx.nn.Embedding(1000, 64, sparse=True).parameters(), lr=1e-3)
+    """
+
+    def __init__(self, params: ParamsT, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8, *,
+                 maximize: bool = False):
+        if lr < 0 or eps < 0 or not (0 <= betas[0] < 1 and 0 <= betas[1] < 1):
+            raise ValueError(f"SparseAdam: invalid lr={lr}, eps={eps} or betas={betas}")
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, maximize=maximize))
+
+    def _update(self, group, p, grad):
+        state = self.state.get(p)
+        if not state:
+            state = self.state[p] = {"step": 0, "exp_avg": _zeros_like(p), "exp_avg_sq": _zeros_like(p)}
+        state["step"] += 1
+        beta1, beta2 = group["betas"]
+        _C._sparse_adam_step(p, grad, state["exp_avg"], state["exp_avg_sq"], state["step"], group["lr"], beta1, beta2,
+                             group["eps"], group["maximize"])
+
+
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "SparseAdam", "lr_scheduler"]
 
 from . import lr_scheduler  # noqa: E402  (bx.optim.lr_scheduler, as torch.optim.lr_scheduler)

@@ -50,8 +50,7 @@ void bind_nlp(py::module_& m) {
             double norm_type, bool scale_grad_by_freq, bool sparse) {
            BPX_CHECK(max_norm.is_none(), NotImplementedError, "embedding: max_norm is not supported");
            BPX_CHECK(!scale_grad_by_freq, NotImplementedError, "embedding: scale_grad_by_freq is not supported");
-           BPX_CHECK(!sparse, NotImplementedError, "embedding: sparse gradients are not supported (the gradient is dense)");
-           return embedding(input, weight, padding_idx);
+           return embedding(input, weight, padding_idx, sparse);
          },
          "input"_a, "weight"_a, "padding_idx"_a = py::none(), "max_norm"_a = py::none(), "norm_type"_a = 2.0,
          "scale_grad_by_freq"_a = false, "sparse"_a = false);

@@ -36,6 +36,10 @@ void bind_optim(py::module_& m) {
                             double weight_decay, double eps, bool maximize) {
     adagrad_step(param, grad, sum, step, lr, lr_decay, weight_decay, eps, maximize);
   }, "param"_a, "grad"_a, "sum"_a, "step"_a, "lr"_a, "lr_decay"_a, "weight_decay"_a, "eps"_a, "maximize"_a);
+  m.def("_sparse_adam_step", [](Tensor param, const Tensor& grad, Tensor exp_avg, Tensor exp_avg_sq, int64_t step,
+                                double lr, double beta1, double beta2, double eps, bool maximize) {
+    sparse_adam_step(param, grad, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps, maximize);
+  }, "param"_a, "grad"_a, "exp_avg"_a, "exp_avg_sq"_a, "step"_a, "lr"_a, "beta1"_a, "beta2"_a, "eps"_a, "maximize"_a);
 
   m.def("_tensor_norms", [](const std::vector<Tensor>& tensors, double norm_type) {
     TensorNorms r = tensor_norms(tensors, norm_type);

@@ -75,8 +75,21 @@ py::array to_numpy(const Tensor& t, bool force) {
   return py::array(py::dtype(numpy_format(t.dtype())), shape, strides, t.raw_data(), base);
 }
 
+const Tensor& sparse_part(const Tensor& t, const char* what) {
+  BPX_CHECK(t.is_sparse(), RuntimeError, what, ": expected a row-sparse tensor, got a dense one of shape ",
+            shape_str(t.shape()));
+  return t;
+}
+
+const Tensor& coalesced_part(const Tensor& t, const char* what) {
+  BPX_CHECK(is_coalesced(sparse_part(t, what)), RuntimeError, "Cannot get ", what,
+            " on an uncoalesced tensor, please call .coalesce() first");
+  return t;
+}
+
 // Re-points t at src's data (torch's `param.data = ...`); t keeps its autograd identity and hooks.
 void set_data(Tensor& t, const Tensor& src) {
+  BPX_CHECK(!src.is_sparse() && !t.is_sparse(), RuntimeError, "data: can't set the data of or to a row-sparse tensor");
   TensorImpl* impl = t.impl();
   if (impl->grad && impl->grad->dtype != src.dtype()) impl->grad.reset();
   impl->storage = src.storage();
@@ -224,7 +237,19 @@ void bind_tensor(py::module_& m) {
       .def("_remove_hook", &Tensor::remove_hook)
       .def("retain_grad", &Tensor::retain_grad)
       .def_property_readonly("retains_grad", [](const Tensor& t) { return t.impl()->retains_grad; })
-      .def("_version", [](const Tensor& t) { return t.storage()->version(); })
+      .def("_version", [](const Tensor& t) {
+        return t.is_sparse() ? t.sparse_values().storage()->version() : t.storage()->version();
+      })
+      // row-sparse tensors (the gradient of a sparse embedding), as torch's sparse COO with one sparse dim
+      .def_property_readonly("is_sparse", &Tensor::is_sparse)
+      .def("to_dense", [](const Tensor& t) { return to_dense(t); })
+      .def("coalesce", [](const Tensor& t) { return coalesce(t); })
+      .def("is_coalesced", [](const Tensor& t) { return is_coalesced(t); })
+      .def("_indices", [](const Tensor& t) { return unsqueeze(sparse_part(t, "_indices").sparse_indices(), 0); })
+      .def("_values", [](const Tensor& t) { return sparse_part(t, "_values").sparse_values(); })
+      .def("indices", [](const Tensor& t) { return unsqueeze(coalesced_part(t, "indices").sparse_indices(), 0); })
+      .def("values", [](const Tensor& t) { return coalesced_part(t, "values").sparse_values(); })
+      .def("_nnz", [](const Tensor& t) { return sparse_part(t, "_nnz").sparse_indices().numel(); })
       .def("_bump_version", [](const Tensor& t) { t.bump_version(); })
       .def("_set_data", &set_data, py::arg("data"))
       .def_property("data", [](const Tensor& t) { return t.detach(); }, &set_data)

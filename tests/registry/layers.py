@@ -41,6 +41,8 @@ LAYERS = [
               ref=lambda p, ids: p["weight"][ids]),
     LayerInfo("Embedding-padding_idx", make=lambda: bx.nn.Embedding(7, 3, padding_idx=0),
               inputs=lambda rng: (rng.integers(1, 7, (4,)),), ref=lambda p, ids: p["weight"][ids]),
+    LayerInfo("Embedding-sparse", make=lambda: bx.nn.Embedding(7, 3, sparse=True),
+              inputs=lambda rng: (rng.integers(0, 7, (3, 4)),), ref=lambda p, ids: p["weight"][ids]),
     LayerInfo("EmbeddingBag-mean", make=lambda: bx.nn.EmbeddingBag(7, 3),
               inputs=lambda rng: (rng.integers(0, 7, (3, 4)),), ref=lambda p, ids: p["weight"][ids].mean(1)),
     LayerInfo("EmbeddingBag-sum-offsets", make=lambda: bx.nn.EmbeddingBag(7, 3, mode="sum"),

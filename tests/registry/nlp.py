@@ -51,6 +51,10 @@ def _embedding_samples(rng):
         # differences to agree; tests/test_nlp_ops.py checks the padding row's zero gradient.
         Sample(np.array([[1, 2, 2], [3, 1, 2]], dtype=np.int64), w(5, 3), kwargs={"padding_idx": 0}, desc="padding_idx"),
         Sample(np.array([0, 1, 1, 2], dtype=np.int64), w(4, 2), kwargs={"padding_idx": -1}, desc="negative padding_idx"),
+        # sparse=True: the weight's gradient is row-sparse (tests/test_sparse.py); gradcheck densifies it.
+        Sample(ids(6, 3, 4), w(6, 3), kwargs={"sparse": True}, desc="sparse gradient"),
+        Sample(np.array([[1, 2, 2], [3, 1, 2]], dtype=np.int64), w(5, 3), kwargs={"padding_idx": 0, "sparse": True},
+               desc="sparse gradient with padding_idx"),
     ]
 
 

@@ -84,6 +84,8 @@ class AccumulateGrad : public Node {
   const std::shared_ptr<TensorImpl>& leaf() const { return leaf_; }
 
  private:
+  void accumulate_sparse(const Tensor& g);
+
   std::shared_ptr<TensorImpl> leaf_;
 };
 

@@ -7,4 +7,5 @@
 #include "backpropx/optim.h"
 #include "backpropx/runtime.h"
 #include "backpropx/serialize.h"
+#include "backpropx/sparse.h"
 #include "backpropx/tensor.h"

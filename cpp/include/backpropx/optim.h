@@ -31,6 +31,15 @@ void rmsprop_step(Tensor& param, const Tensor& grad, Tensor& square_avg, Tensor&
 void adagrad_step(Tensor& param, const Tensor& grad, Tensor& state_sum, int64_t step, double lr, double lr_decay,
                   double weight_decay, double eps, bool maximize);
 
+// torch.optim.SparseAdam: Adam on the rows of a row-sparse gradient only (lazy Adam); the moments
+// of the other rows stay as they are. A dense gradient raises.
+void sparse_adam_step(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_avg_sq, int64_t step, double lr,
+                      double beta1, double beta2, double eps, bool maximize);
+
+// Row-sparse gradients (backpropx/sparse.h): SGD without momentum and weight decay, and Adagrad,
+// update only the gradient's rows; SGD with momentum or weight decay densifies it; Adam, AdamW and
+// RMSprop refuse it.
+
 // ---- gradient norms and clipping -------------------------------------------------------------------
 
 // Per-tensor p-norms (norm_type > 0, or +inf for max |x|) and the total norm of all of them together,

@@ -60,6 +60,11 @@ struct TensorImpl {
   std::weak_ptr<Node> grad_accumulator;  // leaves: the AccumulateGrad node shared by all uses
   std::vector<std::pair<int, TensorHook>> leaf_hooks;  // leaves: hooks run before accumulation
   bool retains_grad = false;
+
+  // Row-sparse tensors (the gradient of a sparse embedding): `shape` is the dense shape [V, ...],
+  // storage is null, and the values live in sparse_values [nnz, ...] at the rows sparse_indices
+  // [nnz] (int64; repeated rows add up until coalesced). See backpropx/sparse.h.
+  std::shared_ptr<TensorImpl> sparse_indices, sparse_values;
 };
 
 class Tensor {
@@ -82,18 +87,23 @@ class Tensor {
   int64_t size(int64_t d) const;  // negative d counts from the end
   int64_t numel() const { return shape_numel(impl_->shape); }
   DType dtype() const { return impl_->dtype; }
-  Device device() const { return impl_->storage->device(); }
+  Device device() const;
+  bool is_sparse() const { return impl_->sparse_values != nullptr; }
+  Tensor sparse_indices() const { return Tensor(impl_->sparse_indices); }  // [nnz] int64
+  Tensor sparse_values() const { return Tensor(impl_->sparse_values); }    // [nnz, ...]
   const std::shared_ptr<Storage>& storage() const { return impl_->storage; }
   bool is_contiguous() const;
 
   // Pointer to the first element (offset applied). T must match dtype.
   template <typename T>
   T* data() const {
+    if (!impl_->storage) throw_no_dense_data();
     BPX_CHECK(dtype_of<T>::value == impl_->dtype, TypeError, "tensor data requested as ",
               dtype_name(dtype_of<T>::value), " but the tensor is ", dtype_name(impl_->dtype));
     return static_cast<T*>(impl_->storage->data()) + impl_->offset;
   }
   void* raw_data() const {
+    if (!impl_->storage) throw_no_dense_data();
     return static_cast<char*>(impl_->storage->data()) + impl_->offset * element_size(impl_->dtype);
   }
 
@@ -123,11 +133,12 @@ class Tensor {
   Tensor& add_(const Tensor& other, double alpha = 1.0);
   Tensor& mul_(const Tensor& other);
   Tensor& mul_(double s);
-  void bump_version() const { impl_->storage->bump_version(); }
+  void bump_version() const;
 
   std::string str() const;  // short description: tensor(shape=[2, 3], dtype=float32)
 
  private:
+  [[noreturn]] void throw_no_dense_data() const;  // a kernel asked a row-sparse tensor for its data
   std::shared_ptr<TensorImpl> impl_;
 };
 

@@ -11,6 +11,7 @@
 
 #include "backpropx/autograd.h"
 #include "backpropx/ops.h"
+#include "backpropx/sparse.h"
 #include "kernel_utils.h"
 
 namespace backpropx {
@@ -25,6 +26,8 @@ void set_grad_enabled(bool enabled) { t_grad_enabled = enabled; }
 
 SavedTensor::SavedTensor(const Tensor& t) {
   if (!t.defined()) return;
+  BPX_CHECK(!t.is_sparse(), RuntimeError, "autograd: a row-sparse tensor of shape ", shape_str(t.shape()),
+            " cannot be saved for backward; call to_dense() first");
   was_defined_ = true;
   data_ = t.detach();
   version_ = t.storage()->version();
@@ -66,8 +69,16 @@ TensorList AccumulateGrad::apply(TensorList grads) {
   if (!g.defined()) return {};
   BPX_CHECK(g.shape() == leaf_->shape, RuntimeError, "AccumulateGrad: gradient of shape ", shape_str(g.shape()),
             " for a leaf of shape ", shape_str(leaf_->shape));
+  if (g.is_sparse()) {
+    accumulate_sparse(g);
+    return {};
+  }
   if (g.dtype() != leaf_->dtype) g = g.to(leaf_->dtype);
   Tensor leaf_grad(leaf_->grad);
+  if (leaf_grad.defined() && leaf_grad.is_sparse()) {  // sparse .grad + a dense gradient: .grad turns dense
+    leaf_->grad = sparse_add(leaf_grad, g).impl_ptr();
+    return {};
+  }
   if (!leaf_grad.defined()) {
     // Adopt g when nothing else can see its memory; otherwise copy (g may alias a tensor the graph
     // still uses, e.g. an expand's gradient).
@@ -85,6 +96,22 @@ TensorList AccumulateGrad::apply(TensorList grads) {
     leaf_grad.add_(g);
   }
   return {};
+}
+
+// A row-sparse gradient stays sparse in .grad (rows appended) until a dense one joins it.
+void AccumulateGrad::accumulate_sparse(const Tensor& g_in) {
+  Tensor g = g_in;
+  if (g.dtype() != leaf_->dtype)
+    g = make_row_sparse(g.sparse_indices(), g.sparse_values().to(leaf_->dtype), g.shape());
+  Tensor leaf_grad(leaf_->grad);
+  if (!leaf_grad.defined()) {
+    // A fresh handle: later accumulations replace its rows, never the caller's.
+    leaf_->grad = make_row_sparse(g.sparse_indices(), g.sparse_values(), g.shape()).impl_ptr();
+  } else if (leaf_grad.is_sparse()) {
+    leaf_->grad = sparse_add(leaf_grad, g).impl_ptr();
+  } else {
+    add_sparse_into_(leaf_grad, g);
+  }
 }
 
 TensorList FunctionNode::apply(TensorList grads) {
@@ -159,6 +186,8 @@ void accumulate(Tensor& slot, const Tensor& g) {
   if (!g.defined()) return;
   if (!slot.defined()) {
     slot = g;
+  } else if (slot.is_sparse() || g.is_sparse()) {
+    slot = sparse_add(slot, g);
   } else {
     slot = add(slot, g);
   }
@@ -243,7 +272,7 @@ void run_backward(const TensorList& roots, const TensorList& grad_roots, bool re
       }
       auto target = n->retained[o].lock();
       if (target && grads[o].defined()) {
-        Tensor copy = grads[o].clone();
+        Tensor copy = to_dense(grads[o]).clone();
         Tensor prev(target->grad);
         target->grad = prev.defined() ? add(prev, copy).impl_ptr() : copy.impl_ptr();
       }
@@ -262,8 +291,11 @@ void run_backward(const TensorList& roots, const TensorList& grad_roots, bool re
     if (is_accumulator) {
       if (!capture && any) n->apply(std::move(grads));
     } else if (any) {
-      for (int o = 0; o < n->num_outputs(); ++o)  // undefined = zeros, for nodes with several outputs
-        if (!grads[o].defined() && n->num_outputs() > 1) grads[o] = zeros(n->output_shapes[o], n->output_dtypes[o]);
+      for (int o = 0; o < n->num_outputs(); ++o) {
+        if (!grads[o].defined() && n->num_outputs() > 1)  // undefined = zeros, for nodes with several outputs
+          grads[o] = zeros(n->output_shapes[o], n->output_dtypes[o]);
+        if (grads[o].defined() && grads[o].is_sparse()) grads[o] = to_dense(grads[o]);  // kernels read dense data
+      }
       input_grads = n->apply(std::move(grads));
       BPX_CHECK(input_grads.size() == n->next_edges.size(), RuntimeError, n->name(), ": backward returned ",
                 input_grads.size(), " gradients for ", n->next_edges.size(), " inputs");

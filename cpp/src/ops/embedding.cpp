@@ -1,15 +1,45 @@
 // embedding: forward gathers rows of the weight, backward scatters (adds) the gradient rows back into a
-// dense [V, D] gradient in one kernel (repeated ids sum; the padding_idx row gets nothing).
+// dense [V, D] gradient in one kernel (repeated ids sum; the padding_idx row gets nothing). With
+// sparse=true the gradient is row-sparse instead: the looked-up rows only (backpropx/sparse.h).
 #include <algorithm>
 #include <cstring>
 
 #include "backpropx/autograd.h"
 #include "backpropx/ops.h"
+#include "backpropx/sparse.h"
 #include "kernel_utils.h"
 
 namespace backpropx {
 
-Tensor embedding(const Tensor& ids_in, const Tensor& weight_in, std::optional<int64_t> padding_idx) {
+namespace {
+
+// The row-sparse gradient of the weight: one row per looked-up id but the padding ones (copied, so
+// .grad never aliases a gradient buffer of the graph). ids [n], grad_out [n, D] contiguous.
+Tensor embedding_sparse_grad(const Tensor& ids, const Tensor& grad_out, const Shape& wshape, int64_t pad) {
+  const int64_t n = ids.numel(), D = wshape[1];
+  const int64_t* ip = ids.data<int64_t>();
+  int64_t kept = 0;
+  for (int64_t i = 0; i < n; ++i) kept += ip[i] != pad;
+  Tensor indices = Tensor::empty({kept}, DType::Int64);
+  Tensor values = Tensor::empty({kept, D}, grad_out.dtype());
+  int64_t* op = indices.data<int64_t>();
+  dispatch_float(grad_out.dtype(), "embedding", [&](auto tag) {
+    using T = decltype(tag);
+    const T* gp = grad_out.data<T>();
+    T* vp = values.data<T>();
+    for (int64_t i = 0, k = 0; i < n; ++i) {
+      if (ip[i] == pad) continue;
+      op[k] = ip[i];
+      std::memcpy(vp + k * D, gp + i * D, sizeof(T) * D);
+      ++k;
+    }
+  });
+  return make_row_sparse(indices, values, wshape);
+}
+
+}  // namespace
+
+Tensor embedding(const Tensor& ids_in, const Tensor& weight_in, std::optional<int64_t> padding_idx, bool sparse) {
   BPX_CHECK(ids_in.defined() && weight_in.defined(), ValueError, "embedding: got an undefined tensor");
   BPX_CHECK(ids_in.dtype() == DType::Int64, TypeError, "embedding: expected the indices (input) to be an int64 tensor, got ",
             dtype_name(ids_in.dtype()), " of shape ", shape_str(ids_in.shape()));
@@ -48,11 +78,12 @@ Tensor embedding(const Tensor& ids_in, const Tensor& weight_in, std::optional<in
   if (any_requires_grad({&weight_in})) {
     Shape wshape = weight_in.shape();
     DType wdtype = weight_in.dtype();
-    auto node = record("EmbeddingBackward", {weight_in}, {out}, [wshape, wdtype, pad](const TensorList& g, FunctionNode& nd) {
+    auto node = record("EmbeddingBackward", {weight_in}, {out}, [wshape, wdtype, pad, sparse](const TensorList& g, FunctionNode& nd) {
       Tensor idx = nd.saved(0);
       const int64_t V = wshape[0], D = wshape[1], n = idx.numel();
       const int64_t* ip = idx.data<int64_t>();
       Tensor go = g[0].dtype() == wdtype ? g[0].contiguous() : g[0].to(wdtype).contiguous();
+      if (sparse) return TensorList{embedding_sparse_grad(idx, go, wshape, pad)};
       Tensor dw = Tensor::empty(wshape, wdtype);
       dispatch_float(wdtype, "embedding", [&](auto tag) {
         using T = decltype(tag);

@@ -80,8 +80,8 @@ class Embedding(Module):
                 raise ValueError(f"Embedding: padding_idx {padding_idx} must be within num_embeddings "
                                  f"({num_embeddings})")
             padding_idx %= num_embeddings
-        if sparse or scale_grad_by_freq:
-            raise NotImplementedError("Embedding: sparse=True and scale_grad_by_freq are not supported yet")
+        if scale_grad_by_freq:
+            raise NotImplementedError("Embedding: scale_grad_by_freq is not supported")
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.padding_idx, self.max_norm, self.norm_type = padding_idx, max_norm, norm_type
         self.sparse = sparse
@@ -101,17 +101,20 @@ class Embedding(Module):
 
     @classmethod
     def from_pretrained(cls, embeddings: Tensor, freeze: bool = True, padding_idx: Optional[int] = None,
-                        max_norm: Optional[float] = None) -> "Embedding":
+                        max_norm: Optional[float] = None, norm_type: float = 2.0, scale_grad_by_freq: bool = False,
+                        sparse: bool = False) -> "Embedding":
         """An Embedding holding a copy of `embeddings` [V, D], frozen by default."""
         rows, dim = embeddings.shape
-        emb = cls(rows, dim, padding_idx=padding_idx, max_norm=max_norm, _weight=embeddings.detach().clone())
+        emb = cls(rows, dim, padding_idx=padding_idx, max_norm=max_norm, norm_type=norm_type,
+                  scale_grad_by_freq=scale_grad_by_freq, sparse=sparse,
+                  _weight=embeddings.detach().clone())
         emb.weight.requires_grad_(not freeze)
         return emb
 
     def forward(self, ids: Tensor) -> Tensor:
         if self.max_norm is not None:
             _renorm_rows(self.weight, ids, self.max_norm, self.norm_type)
-        return F.embedding(ids, self.weight, self.padding_idx)
+        return F.embedding(ids, self.weight, self.padding_idx, sparse=self.sparse)
 
     def extra_repr(self) -> str:
         s = f"{self.num_embeddings}, {self.embedding_dim}"
@@ -119,6 +122,8 @@ class Embedding(Module):
             s += f", padding_idx={self.padding_idx}"
         if self.max_norm is not None:
             s += f", max_norm={self.max_norm}"
+        if self.sparse:
+            s += ", sparse=True"
         return s
 
 

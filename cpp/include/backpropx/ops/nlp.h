@@ -15,7 +15,8 @@ enum class Reduction { None, Mean, Sum };
 Reduction parse_reduction(const std::string& s, const char* op);  // "none" | "mean" | "sum"
 
 // weight [V, D], ids int64 of any shape -> [..., D]. The row at padding_idx gets no gradient.
-Tensor embedding(const Tensor& ids, const Tensor& weight, std::optional<int64_t> padding_idx = std::nullopt);
+Tensor embedding(const Tensor& ids, const Tensor& weight, std::optional<int64_t> padding_idx = std::nullopt,
+                 bool sparse = false);  // sparse: the weight's gradient is row-sparse (backpropx/sparse.h)
 
 Tensor softmax(const Tensor& x, int64_t dim);
 Tensor log_softmax(const Tensor& x, int64_t dim);
