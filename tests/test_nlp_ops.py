@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import backpropx as bx
+import backpropx.nn.functional as F
 
 RNG = np.random.default_rng(20240611)
 
@@ -174,7 +175,20 @@ def test_embedding_errors():
     with pytest.raises(ValueError, match="padding_idx"):
         bx.embedding(ids([1]), w, padding_idx=-11)
     with pytest.raises(NotImplementedError, match="max_norm"):
-        bx.embedding(ids([1]), w, max_norm=1.0)
+        bx.embedding(ids([1]), w, max_norm=1.0)  # torch.embedding has no max_norm either: F.embedding does
+
+
+def test_functional_embedding_max_norm_renormalises_looked_up_rows():
+    w = bx.tensor(np.array([[3.0, 4.0], [0.3, 0.4], [6.0, 8.0]]))
+    out = F.embedding(bx.tensor([0, 1, 0]), w, max_norm=1.0)
+    np.testing.assert_allclose(w.numpy()[0], [0.6, 0.8], rtol=1e-5)  # renormalised in place
+    np.testing.assert_allclose(w.numpy()[1], [0.3, 0.4])  # under max_norm: unchanged
+    np.testing.assert_allclose(w.numpy()[2], [6.0, 8.0])  # not looked up: unchanged
+    np.testing.assert_allclose(out.numpy(), w.numpy()[[0, 1, 0]])
+    emb = bx.nn.Embedding(3, 2, max_norm=2.0, norm_type=1.0, _weight=bx.tensor(np.array([[3.0, 1.0]] * 3)))
+    emb(bx.tensor([2]))
+    np.testing.assert_allclose(np.abs(emb.weight.detach().numpy()[2]).sum(), 2.0, rtol=1e-5)
+    np.testing.assert_allclose(emb.weight.detach().numpy()[0], [3.0, 1.0])
 
 
 # ---- softmax / log_softmax -------------------------------------------------------------------------

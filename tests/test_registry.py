@@ -115,12 +115,13 @@ def test_every_op_reachable_from_python_is_in_the_registry():
     bound = set(bx._C._op_names())
     missing = sorted(bound - set(BY_NAME))
     assert not missing, f"ops bound in C++ but missing from tests/registry: {missing}"
-    stale = sorted(set(BY_NAME) - bound)
+    stale = sorted(name for name in set(BY_NAME) - bound if not name.startswith("functional."))
     assert not stale, f"registry entries for ops that are not bound: {stale}"
 
 
 def test_every_functional_op_is_in_the_registry():
-    registered = {id(getattr(bx._C, name)) for name in BY_NAME}
+    registered = {id(getattr(bx._C, name)) for name in BY_NAME if hasattr(bx._C, name)}
+    registered |= {id(info.op) for info in OPS}  # Python-level functionals (F.embedding's max_norm) are entries too
     for name in F.__all__:
         assert id(getattr(F, name)) in registered, f"bx.nn.functional.{name} is not a registered op"
 

@@ -23,8 +23,10 @@ Tensor arange(double start, double end, double step, DType dtype) {
   BPX_CHECK(step != 0, ValueError, "arange: step must be nonzero");
   BPX_CHECK((end - start) / step >= 0 || end == start, ValueError, "arange: upper bound (", end,
             ") and lower bound (", start, ") inconsistent with step sign (", step, ")");
-  int64_t n = static_cast<int64_t>(std::ceil((end - start) / step));
-  n = std::max<int64_t>(n, 0);
+  const double count = std::ceil((end - start) / step);
+  BPX_CHECK(std::isfinite(count) && count < 9.0e18, ValueError, "arange: [", start, ", ", end, ") with step ", step,
+            " would have ", count, " elements, too many to allocate");
+  const int64_t n = std::max<int64_t>(static_cast<int64_t>(count), 0);
   Tensor t = Tensor::empty({n}, dtype);
   dispatch_numeric(dtype, "arange", [&](auto tag) {
     using T = decltype(tag);

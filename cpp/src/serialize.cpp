@@ -10,8 +10,10 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <numeric>
 #include <unordered_set>
 
@@ -430,8 +432,28 @@ void widen_to_int64(const unsigned char* src, int64_t* dst, int64_t n, size_t si
 
 // ---- save ---------------------------------------------------------------------------------------------
 
-void save_safetensors(const std::string& path, const NamedTensors& tensors, const StringPairs& metadata) {
+namespace {
+
+// Where a save lands: a symbolic link's target (the atomic rename must replace the file, not the
+// link); an existing path that is not a regular file (a device, a FIFO, a directory) is refused.
+std::string resolve_save_target(const std::string& path) {
   BPX_CHECK(!path.empty(), ValueError, "save: empty path");
+  std::string target = path;
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+    std::unique_ptr<char, decltype(&std::free)> real(::realpath(path.c_str(), nullptr), &std::free);
+    BPX_CHECK(real != nullptr, IOError, "save: ", path, " is a symbolic link to a missing file or folder: ", os_error());
+    target = real.get();
+  }
+  if (::stat(target.c_str(), &st) == 0)
+    BPX_CHECK(S_ISREG(st.st_mode), IOError, "save: ", path, " exists and is not a regular file; refusing to replace it");
+  return target;
+}
+
+}  // namespace
+
+void save_safetensors(const std::string& path_in, const NamedTensors& tensors, const StringPairs& metadata) {
+  const std::string path = resolve_save_target(path_in);
   std::vector<std::string> names;
   for (const auto& [name, t] : tensors) {
     BPX_CHECK(!name.empty() && name != "__metadata__", ValueError, "save: invalid tensor name \"", name,
@@ -497,7 +519,10 @@ void save_safetensors(const std::string& path, const NamedTensors& tensors, cons
 // ---- load ---------------------------------------------------------------------------------------------
 
 SafetensorsContents load_safetensors(const std::string& path) {
-  FdCloser file{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+  struct stat before {};
+  BPX_CHECK(::stat(path.c_str(), &before) == 0, IOError, "load: can't open ", path, ": ", os_error());
+  BPX_CHECK(S_ISREG(before.st_mode), IOError, "load: ", path, " is not a regular file");  // a FIFO would block open()
+  FdCloser file{::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK)};
   BPX_CHECK(file.fd >= 0, IOError, "load: can't open ", path, ": ", os_error());
   struct stat st {};
   BPX_CHECK(::fstat(file.fd, &st) == 0, IOError, "load: can't stat ", path, ": ", os_error());

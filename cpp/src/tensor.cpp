@@ -22,7 +22,11 @@ std::string shape_str(const Shape& s) {
 
 int64_t shape_numel(const Shape& s) {
   int64_t n = 1;
-  for (int64_t d : s) n *= d;
+  for (int64_t d : s) {
+    BPX_CHECK(d >= 0, ValueError, "shape ", shape_str(s), " has a negative dimension");
+    BPX_CHECK(!__builtin_mul_overflow(n, d, &n), ValueError, "shape ", shape_str(s),
+              " has more elements than fit in 64 bits");
+  }
   return n;
 }
 
@@ -56,7 +60,12 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
   for (int64_t d : shape)
     BPX_CHECK(d >= 0, ValueError, "empty: negative dimension in shape ", shape_str(shape));
   auto impl = std::make_shared<TensorImpl>();
-  impl->storage = std::make_shared<Storage>(shape_numel(shape) * element_size(dtype), device);
+  size_t nbytes = 0;
+  BPX_CHECK(!__builtin_mul_overflow(static_cast<size_t>(shape_numel(shape)), element_size(dtype), &nbytes) &&
+                nbytes <= (size_t(1) << 62),
+            RuntimeError, "out of memory: a tensor of shape ", shape_str(shape), " and dtype ", dtype_name(dtype),
+            " is too large to allocate");
+  impl->storage = std::make_shared<Storage>(nbytes, device);
   impl->shape = shape;
   impl->strides = contiguous_strides(shape);
   impl->dtype = dtype;

@@ -13,6 +13,7 @@ import numpy as np
 
 from . import _C
 from ._C import Tensor
+from ._factory import check_device
 
 _NUMPY_DTYPES = {
     _C.dtype.float32: np.float32,
@@ -245,8 +246,38 @@ def _new_tensor_like(fill: str):
     return method
 
 
+def _split_to_args(args: tuple, dtype: Any, device: Any) -> Any:
+    """torch's to(dtype), to(device), to(device, dtype), to(other): returns the dtype (None: unchanged)."""
+    for a in args:
+        if isinstance(a, _C.dtype):
+            dtype = a
+        elif isinstance(a, Tensor):
+            dtype = a.dtype
+        elif isinstance(a, str) or type(a).__name__ == "device":
+            device = a
+        else:
+            raise TypeError(f"to: expected a dtype, a device or a tensor, got {a!r}")
+    check_device(device)
+    return dtype
+
+
+def _to(self: Tensor, *args: Any, dtype: Any = None, device: Any = None, non_blocking: bool = False,
+        copy: bool = False) -> Tensor:
+    """The tensor in another dtype (differentiable); on the CPU, device= is accepted and changes nothing.
+
+        >>> bx.ones(2).to(bx.float64).dtype
+        backpropx.float64
+    """
+    dtype = _split_to_args(args, dtype, device)
+    out = self if dtype is None else _TO_DTYPE(self, dtype)
+    return out.clone() if copy and out is self else out
+
+
 def install() -> None:
     """Attaches the Python-side methods to the C++ Tensor class (once, at import)."""
+    global _TO_DTYPE
+    _TO_DTYPE = Tensor.to
+    Tensor.to = _to
     Tensor.__repr__ = _repr
     Tensor.__str__ = _repr
     Tensor.backward = _backward

@@ -8,6 +8,7 @@ pos_weight get no gradient either (as torch), so samples that pass them pick `gr
 import numpy as np
 
 import backpropx as bx
+import backpropx.nn.functional as F
 
 from .core import OpInfo, Sample
 
@@ -55,6 +56,16 @@ def _embedding_samples(rng):
         Sample(ids(6, 3, 4), w(6, 3), kwargs={"sparse": True}, desc="sparse gradient"),
         Sample(np.array([[1, 2, 2], [3, 1, 2]], dtype=np.int64), w(5, 3), kwargs={"padding_idx": 0, "sparse": True},
                desc="sparse gradient with padding_idx"),
+    ]
+
+
+def _functional_embedding_samples(rng):
+    w = rng.standard_normal((6, 3)) * 0.1  # row norms well under max_norm
+    return [
+        Sample(rng.integers(0, 6, (2, 4)).astype(np.int64), w, kwargs={"max_norm": 5.0}, desc="max_norm, rows under it"),
+        Sample(rng.integers(1, 6, (5,)).astype(np.int64), w, kwargs={"padding_idx": 0, "max_norm": 3.0, "norm_type": 1.0},
+               desc="max_norm with norm_type 1 and padding_idx"),
+        Sample(rng.integers(0, 6, (3,)).astype(np.int64), w, kwargs={"sparse": True}, desc="sparse, no max_norm"),
     ]
 
 
@@ -343,6 +354,9 @@ def _embedding_bag_samples(rng):
 
 OPS = [
     OpInfo("embedding", op=_op("embedding"), ref=_embedding_ref, samples=_embedding_samples),
+    # F.embedding: the C++ op plus max_norm (an in-place renorm of the looked-up rows before the lookup,
+    # no gradient of its own, as in torch); the samples keep the rows under max_norm so gradcheck applies.
+    OpInfo("functional.embedding", op=F.embedding, ref=_embedding_ref, samples=_functional_embedding_samples),
     OpInfo("embedding_bag", op=lambda ids, w, offsets=None, psw=None, **kw: bx.embedding_bag(
         ids, w, offsets, per_sample_weights=psw, **kw), ref=lambda ids, w, offsets=None, psw=None, **kw:
         _embedding_bag_ref(ids, w, offsets, per_sample_weights=psw, **kw), samples=_embedding_bag_samples),

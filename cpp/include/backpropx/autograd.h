@@ -45,7 +45,7 @@ using TensorList = std::vector<Tensor>;
 class Node {
  public:
   explicit Node(std::string name, int num_outputs = 1);
-  virtual ~Node() = default;
+  virtual ~Node();  // iterative: destroying a long chain does not recurse
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
 

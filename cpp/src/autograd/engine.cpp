@@ -55,6 +55,23 @@ Node::Node(std::string name, int num_outputs)
       output_dtypes(num_outputs, DType::Float32), name_(std::move(name)), num_outputs_(num_outputs),
       sequence_nr_(g_sequence_nr++) {}
 
+// Frees the graph below this node iteratively: a node whose last owner is this edge is unhooked
+// from its own edges before it dies, so a chain of a million nodes does not recurse a million deep.
+Node::~Node() {
+  std::vector<std::shared_ptr<Node>> doomed;
+  auto collect = [&doomed](std::vector<Edge>& edges) {
+    for (Edge& e : edges)
+      if (e.fn && e.fn.use_count() == 1) doomed.push_back(std::move(e.fn));
+    edges.clear();
+  };
+  collect(next_edges);
+  while (!doomed.empty()) {
+    std::shared_ptr<Node> n = std::move(doomed.back());
+    doomed.pop_back();
+    collect(n->next_edges);
+  }  // n dies here with no edges left
+}
+
 AccumulateGrad::AccumulateGrad(std::shared_ptr<TensorImpl> leaf) : Node("AccumulateGrad", 1), leaf_(std::move(leaf)) {
   output_shapes[0] = leaf_->shape;
   output_dtypes[0] = leaf_->dtype;

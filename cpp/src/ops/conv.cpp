@@ -165,6 +165,10 @@ Tensor conv1d_impl(const Tensor& input, const Tensor& weight, const Tensor& bias
   BPX_CHECK(stride >= 1 && dilation >= 1 && pad_left >= 0 && pad_right >= 0 && groups >= 1, ValueError, op,
             ": stride, dilation and groups must be positive and padding non-negative, got stride=", stride,
             ", padding=(", pad_left, ", ", pad_right, "), dilation=", dilation, ", groups=", groups);
+  constexpr int64_t kMaxArg = int64_t(1) << 31;  // keeps every index product below 2^63
+  BPX_CHECK(stride < kMaxArg && dilation < kMaxArg && pad_left < kMaxArg && pad_right < kMaxArg, ValueError, op,
+            ": stride, padding and dilation must be below 2^31, got stride=", stride, ", padding=(", pad_left, ", ",
+            pad_right, "), dilation=", dilation);
   ConvGeom g{x3.shape()[0], x3.shape()[1], x3.shape()[2], weight.shape()[0], weight.shape()[2], 0, stride, pad_left,
              dilation, groups};
   BPX_CHECK(g.C % groups == 0 && g.F % groups == 0, ValueError, op, ": in_channels (", g.C, ") and out_channels (",
@@ -410,6 +414,8 @@ std::pair<Tensor, Tensor> max_pool1d_with_indices(const Tensor& input, int64_t k
   const char* op = "max_pool1d";
   const Tensor x3 = as_batched(input, op);
   if (stride == 0) stride = kernel_size;
+  BPX_CHECK(kernel_size < (int64_t(1) << 31) && stride < (int64_t(1) << 31) && dilation < (int64_t(1) << 31),
+            ValueError, op, ": kernel_size, stride and dilation must be below 2^31");
   BPX_CHECK(kernel_size >= 1 && stride >= 1 && dilation >= 1, ValueError, op,
             ": kernel_size, stride and dilation must be positive, got kernel_size=", kernel_size, ", stride=", stride,
             ", dilation=", dilation);
@@ -448,6 +454,8 @@ Tensor avg_pool1d(const Tensor& input, int64_t kernel_size, int64_t stride, int6
   const char* op = "avg_pool1d";
   const Tensor x3 = as_batched(input, op);
   if (stride == 0) stride = kernel_size;
+  BPX_CHECK(kernel_size < (int64_t(1) << 31) && stride < (int64_t(1) << 31), ValueError, op,
+            ": kernel_size and stride must be below 2^31");
   BPX_CHECK(kernel_size >= 1 && stride >= 1, ValueError, op, ": kernel_size and stride must be positive, got ",
             kernel_size, " and ", stride);
   BPX_CHECK(padding >= 0 && padding <= kernel_size / 2, ValueError, op,

@@ -112,9 +112,7 @@ class Embedding(Module):
         return emb
 
     def forward(self, ids: Tensor) -> Tensor:
-        if self.max_norm is not None:
-            _renorm_rows(self.weight, ids, self.max_norm, self.norm_type)
-        return F.embedding(ids, self.weight, self.padding_idx, sparse=self.sparse)
+        return F.embedding(ids, self.weight, self.padding_idx, self.max_norm, self.norm_type, sparse=self.sparse)
 
     def extra_repr(self) -> str:
         s = f"{self.num_embeddings}, {self.embedding_dim}"
@@ -125,19 +123,6 @@ class Embedding(Module):
         if self.sparse:
             s += ", sparse=True"
         return s
-
-
-def _renorm_rows(weight: Tensor, ids: Tensor, max_norm: float, norm_type: float) -> None:
-    """Scales the rows of weight that ids look up to norm <= max_norm, in place (torch's embedding_renorm_)."""
-    rows = np.unique(ids.numpy())
-    if rows.size and (rows.min() < 0 or rows.max() >= weight.shape[0]):
-        raise IndexError(f"embedding: index out of range for a weight of shape {list(weight.shape)}")
-    w = weight.numpy(force=True)
-    norms = np.linalg.norm(w[rows], ord=norm_type, axis=1)
-    big = norms > max_norm
-    if big.any():
-        w[rows[big]] *= (max_norm / (norms[big] + 1e-7))[:, None]
-        weight._bump_version()
 
 
 class EmbeddingBag(Module):

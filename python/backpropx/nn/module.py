@@ -13,6 +13,7 @@ from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Se
 
 from .. import _C
 from .._C import Tensor
+from .._tensor import _split_to_args
 
 
 class Parameter(Tensor):
@@ -204,8 +205,14 @@ class Module:
                 else:
                     p.grad.zero_()
 
-    def to(self, dtype) -> "Module":
-        """Converts every floating parameter and buffer to dtype, in place (the Parameter objects stay)."""
+    def to(self, *args: Any, dtype: Any = None, device: Any = None, non_blocking: bool = False) -> "Module":
+        """Converts every floating parameter and buffer to dtype, in place (the Parameter objects stay);
+        to(device) accepts the CPU. `model.to(bx.float64)`"""
+        dtype = _split_to_args(args, dtype, device)
+        if dtype is None:
+            return self
+        if dtype not in (_C.dtype.float32, _C.dtype.float64):
+            raise TypeError(f"nn.Module.to only accepts floating point dtypes, but got desired dtype={dtype!r}")
         for p in self.parameters():
             if p.is_floating_point() and p.dtype != dtype:
                 p._set_data(p.detach().to(dtype))

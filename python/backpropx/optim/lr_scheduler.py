@@ -13,7 +13,7 @@ import math
 import types
 from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
-from .optim import Optimizer
+from . import Optimizer
 
 __all__ = ["LRScheduler", "LambdaLR", "StepLR", "ExponentialLR", "ReduceLROnPlateau", "LinearWarmupCosine",
            "InverseSqrt"]

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, Iterable, List, Optional, Union
 
-from . import _C
-from ._C import Tensor
-from .autograd import enable_grad, no_grad
+from .. import _C
+from .._C import Tensor
+from ..autograd import enable_grad, no_grad
 
 ParamsT = Union[Iterable[Tensor], Iterable[Dict[str, Any]]]
 
