@@ -70,21 +70,62 @@ def test_layer_forward_matches_numpy(info, dtype_name):
         np.testing.assert_allclose(a, e, rtol=rtol, atol=atol, err_msg=f"{info.name} output {k}")
 
 
+def float_positions(args, wanted):
+    """(arg index, tuple index or None) of every float tensor to differentiate: bare tensor args and the
+    tensors inside tuple args (an LSTM's (h0, c0))."""
+    out = []
+    for i in wanted:
+        a = args[i]
+        if isinstance(a, bx.Tensor):
+            out.append((i, None))
+        elif isinstance(a, tuple):
+            out.extend((i, j) for j, t in enumerate(a) if isinstance(t, bx.Tensor) and t.is_floating_point())
+    return out
+
+
+def _is_float_input(a):
+    if isinstance(a, bx.Tensor):
+        return a.is_floating_point()
+    return isinstance(a, tuple) and any(isinstance(t, bx.Tensor) and t.is_floating_point() for t in a)
+
+
 @pytest.mark.parametrize("info", LAYERS, ids=[i.name for i in LAYERS])
 def test_layer_gradcheck_float64(info):
     module, args = build(info, bx.float64)
     args = [to_bx(a, bx.float64) for a in args]
     wanted = info.grad_inputs if info.grad_inputs is not None else tuple(
-        i for i, a in enumerate(args) if isinstance(a, bx.Tensor) and a.is_floating_point())
-    for i in wanted:
-        args[i].requires_grad_(True)
+        i for i, a in enumerate(args) if _is_float_input(a))
+    positions = float_positions(args, wanted)
+    inputs = [args[i] if j is None else args[i][j] for i, j in positions]
+    for t in inputs:
+        t.requires_grad_(True)
     params = [p for p in module.parameters() if p.requires_grad]
-    leaves = [args[i] for i in wanted] + params
+    leaves = inputs + params
 
     def fn(*ts):
-        call = list(args)
-        for i, t in zip(wanted, ts):
-            call[i] = t
+        call = [list(a) if isinstance(a, tuple) else a for a in args]
+        for (i, j), t in zip(positions, ts):
+            if j is None:
+                call[i] = t
+            else:
+                call[i][j] = t
+        call = [tuple(a) if isinstance(a, list) else a for a in call]
         return flat_outputs(info, module(*call, **info.kwargs))  # parameters are perturbed in place
 
     assert bx.autograd.gradcheck(fn, leaves, eps=info.eps, atol=info.gradcheck_atol, rtol=info.gradcheck_rtol)
+
+
+# Modules that are not layers of their own: containers (their contents are entries), the base classes.
+NOT_LAYERS = {"Module", "Parameter", "ModuleList", "ModuleDict", "RNNBase", "RNNCellBase"}
+
+
+def test_every_nn_layer_is_in_the_registry():
+    covered = set()
+    for info in LAYERS:
+        bx.manual_seed(0)
+        for m in info.make().modules():
+            covered.add(type(m).__name__)
+    exported = {name for name in dir(bx.nn) if isinstance(getattr(bx.nn, name), type)
+                and issubclass(getattr(bx.nn, name), bx.nn.Module)}
+    missing = sorted(exported - covered - NOT_LAYERS)
+    assert not missing, f"bx.nn layers without a registry entry (tests/registry/): {missing}"

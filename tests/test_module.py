@@ -105,7 +105,16 @@ def test_repr_looks_like_torch():
     assert text.startswith("TwoLayer(\n  (emb): Embedding(10, 4)\n  (body): Sequential(\n    (0): Linear(in_features=4, "
                            "out_features=8, bias=True)\n    (1): ReLU()\n    (2): Dropout(p=0.5")
     assert "(b): Linear(in_features=2, out_features=3, bias=False)" in text
-    assert "(0): LayerNorm((2,), eps=1e-05, elementwise_affine=True)" in text
+    assert "(0): LayerNorm((2,), eps=1e-05, elementwise_affine=True, bias=True)" in text
+
+
+def test_reprs_match_torch():
+    torch = pytest.importorskip("torch")
+    for name, args in [("LayerNorm", (2,)), ("Dropout", (0.5,)), ("RNN", (3, 4)), ("LSTM", (3, 4, 2)),
+                       ("GRU", (3, 4)), ("Linear", (2, 3)), ("Embedding", (5, 2)), ("Conv1d", (3, 4, 3)),
+                       ("GELU", ()), ("LeakyReLU", ()), ("Softmax", (1,)), ("EmbeddingBag", (5, 2)),
+                       ("Tanh", ()), ("ReLU", ()), ("Identity", ()), ("Flatten", ())]:
+        assert repr(getattr(nn, name)(*args)) == repr(getattr(torch.nn, name)(*args)), name
 
 
 def _sample_std(t):
@@ -162,3 +171,32 @@ def test_default_linear_init_bounds_match_torch():
     for p in (lin.weight, lin.bias):
         vals = np.abs(p.detach().numpy())
         assert vals.max() <= bound and vals.max() > 0.9 * bound
+
+
+def test_freezing_a_prefix_records_no_backward_for_it():
+    # Transfer learning: a frozen encoder below a trainable head adds no node to the tape, so backward
+    # stops at the head and never runs the encoder's backward kernels.
+    encoder = nn.Sequential(nn.Embedding(10, 4), nn.LSTM(4, 6, batch_first=True))
+    head = nn.Linear(6, 2)
+    encoder.requires_grad_(False)
+    out, _ = encoder(bx.tensor([[1, 2, 3]]))
+    assert out.grad_fn is None and not out.requires_grad
+    loss = head(out[:, -1]).sum()
+    loss.backward()
+    assert all(p.grad is None for p in encoder.parameters())
+    assert head.weight.grad is not None
+
+
+def test_frozen_middle_layer_passes_gradient_through_but_gets_none():
+    bx.manual_seed(3)
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 4), nn.Tanh(), nn.Linear(4, 1))
+    model[2].requires_grad_(False)
+    x = bx.randn(5, 3)
+    model(x).sum().backward()
+    assert model[2].weight.grad is None and model[2].bias.grad is None
+    first = model[0].weight.grad.numpy().copy()
+    # the same gradient as an unfrozen model for the first layer: freezing changes nothing upstream
+    model.zero_grad()
+    model[2].requires_grad_(True)
+    model(x).sum().backward()
+    np.testing.assert_allclose(model[0].weight.grad.numpy(), first, rtol=1e-6)

@@ -196,6 +196,22 @@ def _encoder_ref(p, src, mask=None, src_key_padding_mask=None, *, nhead, num_lay
     return _layer_norm(x.astype(np.float64), p["norm.weight"], p["norm.bias"]).astype(src.dtype)
 
 
+def _under(p, prefix):
+    return {k[len(prefix):]: v for k, v in p.items() if k.startswith(prefix)}
+
+
+def _transformer_ref(p, src, tgt, src_mask=None, tgt_mask=None, *, nhead, layers, norm_first):
+    """nn.Transformer: encoder stack + final norm, decoder stack (over the encoder's memory) + final norm."""
+    mem = src
+    for i in range(layers):
+        mem = _encoder_layer_ref(p, mem, src_mask, nhead=nhead, norm_first=norm_first, prefix=f"encoder.layers.{i}.")
+    mem = _layer_norm(mem.astype(np.float64), p["encoder.norm.weight"], p["encoder.norm.bias"])
+    x = tgt
+    for i in range(layers):
+        x = _decoder_layer_ref(_under(p, f"decoder.layers.{i}."), x, mem, tgt_mask, nhead=nhead, norm_first=norm_first)
+    return _layer_norm(x.astype(np.float64), p["decoder.norm.weight"], p["decoder.norm.bias"]).astype(src.dtype)
+
+
 def _seq2seq_ref(scores_fn):
     """(query [B, Dq] or [B, T, Dq], keys, values, mask [B, S] True = keep) -> (context, weights)."""
     def ref(p, query, keys, values, mask=None):
@@ -291,6 +307,23 @@ LAYERS = [
                   norm=bx.nn.LayerNorm(4)),
               inputs=lambda rng: (_x(rng, 3, 2, 4),),
               ref=lambda p, x: _encoder_ref(p, x, nhead=2, num_layers=2)),
+    LayerInfo("TransformerDecoder-2-layers-norm",
+              make=lambda: bx.nn.TransformerDecoder(
+                  bx.nn.TransformerDecoderLayer(4, 2, dim_feedforward=8, dropout=0.0), 2, norm=bx.nn.LayerNorm(4)),
+              inputs=lambda rng: (_x(rng, 3, 2, 4), _x(rng, 5, 2, 4), _causal_bool(3)),
+              ref=lambda p, t, m, tm: _layer_norm(_decoder_layer_ref(
+                  _under(p, "layers.1."), _decoder_layer_ref(_under(p, "layers.0."), t, m, tm, nhead=2, norm_first=False),
+                  m, tm, nhead=2, norm_first=False).astype(np.float64), p["norm.weight"], p["norm.bias"]).astype(t.dtype)),
+    LayerInfo("Transformer-post-norm",
+              make=lambda: bx.nn.Transformer(4, 2, num_encoder_layers=2, num_decoder_layers=2, dim_feedforward=8,
+                                             dropout=0.0),
+              inputs=lambda rng: (_x(rng, 5, 2, 4), _x(rng, 3, 2, 4), None, _causal_bool(3)),
+              ref=lambda p, s, t, sm, tm: _transformer_ref(p, s, t, sm, tm, nhead=2, layers=2, norm_first=False)),
+    LayerInfo("Transformer-pre-norm",
+              make=lambda: bx.nn.Transformer(4, 2, num_encoder_layers=1, num_decoder_layers=1, dim_feedforward=8,
+                                             dropout=0.0, norm_first=True),
+              inputs=lambda rng: (_x(rng, 4, 2, 4), _x(rng, 3, 2, 4), None, _causal_bool(3)),
+              ref=lambda p, s, t, sm, tm: _transformer_ref(p, s, t, sm, tm, nhead=2, layers=1, norm_first=True)),
     LayerInfo("PositionalEncoding", make=lambda: bx.nn.PositionalEncoding(5, dropout=0.0, max_len=16),
               inputs=lambda rng: (_x(rng, 6, 2, 5),), ref=_positional_ref,
               atol64=1e-7, rtol64=1e-6),  # the pe buffer is built in float32 (as torch's), then converted

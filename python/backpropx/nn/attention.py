@@ -225,10 +225,6 @@ class MultiheadAttention(Module):
         floats = [_neg_inf_where(m, dtype) if m.dtype == _C.dtype.bool else m for m in masks]
         return floats[0] if len(floats) == 1 else floats[0] + floats[1]
 
-    def extra_repr(self) -> str:
-        return f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, dropout={self.dropout}, " \
-               f"batch_first={self.batch_first}"
-
 
 # ---- seq2seq attention (RNN encoder-decoders) -----------------------------------------------------
 
