@@ -4,8 +4,10 @@
     >>> x = bx.tensor([1.0, 2.0], requires_grad=True); (x * x).sum().backward(); x.grad
     tensor([2., 4.])
 """
+import builtins as _builtins
+
 from . import _C
-from ._C import Tensor, dtype, get_num_threads, initial_seed, manual_seed, set_num_threads
+from ._C import Tensor, dtype, get_num_threads, initial_seed
 from . import _tensor
 from ._factory import (arange, as_tensor, empty, empty_like, from_numpy, full, full_like, ones, ones_like, rand,
                        rand_like, randint, randn, randn_like, tensor, zeros, zeros_like)
@@ -37,6 +39,28 @@ for _name in _C._op_names():
 select = _C.select
 concat = _C.cat  # torch.concat
 del _name
+
+
+def set_num_threads(n: int) -> None:
+    """Threads for the C++ kernels and GEMMs (OpenMP); the default is the machine's cores. `bx.set_num_threads(2)`"""
+    if isinstance(n, _builtins.bool) or not hasattr(n, "__index__"):
+        raise TypeError(f"set_num_threads: expected an int, got {type(n).__name__}")
+    n = _builtins.int(n.__index__())
+    if not 1 <= n <= 4096:
+        raise ValueError(f"set_num_threads: the number of threads must be between 1 and 4096, got {n}")
+    _C.set_num_threads(n)
+
+
+def manual_seed(seed: int) -> None:
+    """Seeds the global generator behind randn/rand/randint, dropout and the inits. `bx.manual_seed(0)`
+
+    As in torch, a negative seed is taken modulo 2**64."""
+    if isinstance(seed, _builtins.bool) or not hasattr(seed, "__index__"):
+        raise TypeError(f"manual_seed: expected an int, got {type(seed).__name__}")
+    seed = _builtins.int(seed.__index__())
+    if not -(2 ** 63) <= seed < 2 ** 64:
+        raise ValueError(f"manual_seed: seed must be within [-2**63, 2**64), got {seed}")
+    _C.manual_seed(seed % 2 ** 64)
 
 
 def build_info() -> str:

@@ -133,7 +133,10 @@ def load(f: PathLike, map_location: Any = None, weights_only: bool = True) -> An
     if map_location not in (None, "cpu"):
         raise ValueError(f"load: map_location={map_location!r}: only the CPU is supported")
     path = _path(f, "load")
-    named, metadata = _C._load_safetensors(path)
+    try:
+        named, metadata = _C._load_safetensors(path)
+    except UnicodeDecodeError:
+        raise ValueError(f"load: {path}: a tensor name or a metadata entry is not valid UTF-8 (corrupt file?)") from None
     meta = dict(metadata)
     if _STRUCTURE_KEY not in meta:
         return dict(named)
@@ -142,4 +145,8 @@ def load(f: PathLike, map_location: Any = None, weights_only: bool = True) -> An
         root = header["root"]
     except (ValueError, KeyError, TypeError) as e:
         raise ValueError(f"load: {path}: corrupt backpropx structure in __metadata__ ({e})") from None
-    return _decode(root, dict(named), path)
+    try:
+        return _decode(root, dict(named), path)
+    except (TypeError, KeyError, IndexError, AttributeError, RecursionError) as e:  # malformed, not ours
+        raise ValueError(f"load: {path}: corrupt backpropx structure in __metadata__ ({type(e).__name__}: "
+                         f"{str(e)[:80]})") from None

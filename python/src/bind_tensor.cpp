@@ -231,6 +231,8 @@ void bind_tensor(py::module_& m) {
           py::gil_scoped_acquire gil;
           py::object r = fn(g);
           if (r.is_none()) return Tensor();
+          BPX_CHECK(py::isinstance<Tensor>(r), TypeError, "hook: a tensor hook must return None or a Tensor, got ",
+                    std::string(py::str(r.get_type().attr("__name__"))));
           return r.cast<Tensor>();
         });
       })

@@ -43,6 +43,9 @@ class Conv1d(Module):
         super().__init__()
         if groups <= 0:
             raise ValueError("Conv1d: groups must be a positive integer")
+        if _single(kernel_size) < 1 or _single(stride) < 1 or _single(dilation) < 1:
+            raise ValueError(f"Conv1d: kernel_size, stride and dilation must be positive, got kernel_size={kernel_size}, "
+                             f"stride={stride}, dilation={dilation}")
         if in_channels % groups != 0 or out_channels % groups != 0:
             raise ValueError(f"Conv1d: in_channels ({in_channels}) and out_channels ({out_channels}) must be divisible "
                              f"by groups ({groups})")

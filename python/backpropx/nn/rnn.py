@@ -226,14 +226,18 @@ def _lengths_array(lengths: Lengths, batch: int, name: str) -> np.ndarray:
     if isinstance(lengths, Tensor):
         if lengths.is_floating_point():
             raise TypeError(f"{name}: lengths must be integers, got a {lengths.dtype} tensor")
-        values = np.asarray(lengths.tolist(), dtype=np.int64).reshape(-1)
+        if lengths.ndim != 1:
+            raise ValueError(f"{name}: lengths must be 1-D (one per sequence), got shape {list(lengths.shape)}")
+        values = np.asarray(lengths.tolist(), dtype=np.int64)
     elif isinstance(lengths, (int, np.integer)) and not isinstance(lengths, bool):
         values = np.full(batch, int(lengths), dtype=np.int64)
     else:
         values = np.asarray(lengths)
-        if values.dtype.kind not in "iu":
+        if values.ndim != 1:
+            raise ValueError(f"{name}: lengths must be 1-D (one per sequence), got shape {list(values.shape)}")
+        if values.size and values.dtype.kind not in "iu":
             raise TypeError(f"{name}: lengths must be integers, got {values.dtype}")
-        values = values.astype(np.int64).reshape(-1)
+        values = values.astype(np.int64)
     if len(values) != batch:
         raise ValueError(f"{name}: expected {batch} lengths (one per sequence of the batch), got {len(values)}")
     return values

@@ -57,6 +57,8 @@ def _as_lengths(lengths: Lengths, name: str = "lengths") -> np.ndarray:
         values = np.asarray(lengths.tolist(), dtype=np.int64)
     else:
         values = np.asarray(lengths)
+        if values.size == 0:
+            raise ValueError(f"{name} must hold one length per sequence, got none")
         if values.dtype.kind not in "iu":
             raise TypeError(f"{name} must be integers, got {values.dtype}")
         values = values.astype(np.int64)
