@@ -200,3 +200,28 @@ def test_frozen_middle_layer_passes_gradient_through_but_gets_none():
     model[2].requires_grad_(True)
     model(x).sum().backward()
     np.testing.assert_allclose(model[0].weight.grad.numpy(), first, rtol=1e-6)
+
+
+def test_container_list_and_dict_methods_follow_torch():
+    seq = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
+    seq.insert(1, nn.Tanh())
+    assert [type(m).__name__ for m in seq] == ["Linear", "Tanh", "ReLU", "Linear"]
+    assert isinstance(seq.pop(2), nn.ReLU) and len(seq) == 3
+    del seq[0]
+    assert [n for n, _ in seq.named_parameters()] == ["1.weight", "1.bias"]  # renumbered, as torch
+    seq[0] = nn.Identity()
+    seq.extend([nn.Sigmoid()])
+    assert [type(m).__name__ for m in seq] == ["Identity", "Linear", "Sigmoid"]
+    with pytest.raises(IndexError, match="out of range"):
+        seq[5]
+    ml = nn.ModuleList([nn.Linear(1, 1)]) + [nn.Tanh()]
+    assert isinstance(ml, nn.ModuleList) and len(ml) == 2
+    ml.insert(0, nn.ReLU())
+    assert isinstance(ml.pop(0), nn.ReLU) and isinstance(ml[-1], nn.Tanh)
+    md = nn.ModuleDict({"a": nn.Linear(1, 1)})
+    md.update({"b": nn.Tanh()})
+    md.update([("c", nn.ReLU())])
+    assert list(md.keys()) == ["a", "b", "c"]
+    assert isinstance(md.pop("b"), nn.Tanh) and "b" not in md
+    md.clear()
+    assert len(md) == 0

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from typing import Any, Dict, Iterable, Iterator, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -322,7 +322,64 @@ class BCEWithLogitsLoss(Module):
 
 # ---- containers ---------------------------------------------------------------------------------
 
-class Sequential(Module):
+class _IndexedModules(Module):
+    """The list behaviour Sequential and ModuleList share: children named "0", "1", ... in order."""
+
+    def _set_all(self, modules: List[Module]) -> None:
+        self._modules.clear()
+        for i, m in enumerate(modules):
+            self.add_module(str(i), m)
+
+    def _index(self, idx: int) -> int:
+        n = len(self._modules)
+        if not -n <= idx < n:
+            raise IndexError(f"{type(self).__name__}: index {idx} is out of range for {n} modules")
+        return idx % n
+
+    def __getitem__(self, idx: Union[int, slice]) -> Module:
+        mods = list(self._modules.values())
+        if isinstance(idx, slice):
+            return type(self)(*mods[idx]) if isinstance(self, Sequential) else type(self)(mods[idx])
+        return mods[self._index(idx)]
+
+    def __setitem__(self, idx: int, module: Module) -> None:
+        self.add_module(list(self._modules)[self._index(idx)], module)
+
+    def __delitem__(self, idx: Union[int, slice]) -> None:
+        mods = list(self._modules.values())
+        if isinstance(idx, slice):
+            del mods[idx]
+        else:
+            del mods[self._index(idx)]
+        self._set_all(mods)
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+    def append(self, module: Module):
+        self.add_module(str(len(self)), module)
+        return self
+
+    def extend(self, modules: Iterable[Module]):
+        for m in modules:
+            self.append(m)
+        return self
+
+    def insert(self, index: int, module: Module) -> None:
+        mods = list(self._modules.values())
+        mods.insert(index, module)
+        self._set_all(mods)
+
+    def pop(self, index: int = -1) -> Module:
+        module = self[index]
+        del self[index]
+        return module
+
+
+class Sequential(_IndexedModules):
     """Applies its modules in order. `bx.nn.Sequential(bx.nn.Linear(4, 8), bx.nn.ReLU())`"""
 
     def __init__(self, *modules: Module):
@@ -339,24 +396,8 @@ class Sequential(Module):
             x = m(x)
         return x
 
-    def __getitem__(self, idx: Union[int, slice]) -> Module:
-        mods = list(self._modules.values())
-        if isinstance(idx, slice):
-            return Sequential(*mods[idx])
-        return mods[idx]
 
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
-
-    def append(self, module: Module) -> "Sequential":
-        self.add_module(str(len(self)), module)
-        return self
-
-
-class ModuleList(Module):
+class ModuleList(_IndexedModules):
     """A list of modules whose parameters the parent registers. `bx.nn.ModuleList([bx.nn.Linear(2, 2)])`"""
 
     def __init__(self, modules: Optional[Iterable[Module]] = None):
@@ -364,29 +405,8 @@ class ModuleList(Module):
         for m in modules or []:
             self.append(m)
 
-    def append(self, module: Module) -> "ModuleList":
-        self.add_module(str(len(self)), module)
-        return self
-
-    def extend(self, modules: Iterable[Module]) -> "ModuleList":
-        for m in modules:
-            self.append(m)
-        return self
-
-    def __getitem__(self, idx: Union[int, slice]) -> Union[Module, "ModuleList"]:
-        mods = list(self._modules.values())
-        if isinstance(idx, slice):
-            return ModuleList(mods[idx])
-        return mods[idx]
-
-    def __setitem__(self, idx: int, module: Module) -> None:
-        self.add_module(list(self._modules)[idx], module)
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
+    def __add__(self, other: Iterable[Module]) -> "ModuleList":
+        return ModuleList(list(self) + list(other))
 
 
 class ModuleDict(Module):
@@ -423,3 +443,15 @@ class ModuleDict(Module):
 
     def items(self):
         return self._modules.items()
+
+    def update(self, modules: Union[Dict[str, Module], Iterable[Tuple[str, Module]]]) -> None:
+        for k, m in (modules.items() if hasattr(modules, "items") else modules):
+            self[k] = m
+
+    def pop(self, key: str) -> Module:
+        module = self._modules[key]
+        del self._modules[key]
+        return module
+
+    def clear(self) -> None:
+        self._modules.clear()
