@@ -51,5 +51,6 @@ void bind_rnn(py::module_& m);
 void bind_attention(py::module_& m);
 void bind_conv(py::module_& m);
 void bind_serialize(py::module_& m);
+void bind_word2vec(py::module_& m);
 
 }  // namespace backpropx::python

@@ -46,6 +46,7 @@ PYBIND11_MODULE(_C, m) {
   bind_attention(m);
   bind_conv(m);
   bind_serialize(m);
+  bind_word2vec(m);
 
   m.def("_op_names", [] { return op_names(); }, "Names of every op bound from C++ (for the registry test).");
   m.def("set_num_threads", &set_num_threads, py::arg("n"));
