@@ -217,3 +217,34 @@ def test_lesson_numbers_show_the_lessons():
     assert max(b[truncated][:45]) == 0 and max(b["full BPTT"][:45]) > 0
     a = lessons.attention(steps=300)
     assert a["after"] > 0.8 > a["before"]
+
+
+def test_word2vec_trains_and_evaluates(tmp_path):
+    out = str(tmp_path / "w2v")
+    r = _cli("train", "word2vec", "--epochs", "2", "--embed-dim", "20", "--out", out, "--threads", "1")
+    assert r.returncode == 0, r.stderr
+    assert "words/s" in r.stdout and "nearest to" in r.stdout
+    assert os.path.exists(os.path.join(out, "vectors.txt"))
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("cat\tdog\t8\ncat\tthe\t1\nred\tblue\t7\n")
+    r = _cli("evaluate", "--model", out, "--data", str(pairs))
+    assert r.returncode == 0, r.stderr
+    assert "spearman" in r.stdout
+    questions = tmp_path / "questions.txt"
+    questions.write_text(": family\ncat cats dog dogs\n")
+    r = _cli("evaluate", "--model", out, "--data", str(questions))
+    assert r.returncode == 0 and "analogy_accuracy" in r.stdout, r.stderr
+
+
+def test_char_tokenizer_and_shared_vocabulary(tmp_path):
+    out = str(tmp_path / "char")
+    assert cli.main(["train", "translate", "--tokenizer", "char", "--epochs", "1", "--out", out, *SMALL]) == 0
+    task = load_task(out)
+    assert "ơ" in task.tgt_vocab and len(task.tgt_vocab) < 200  # characters, NFC: one token per letter
+    out = str(tmp_path / "shared")
+    assert cli.main(["train", "translate", "--model", "transformer", "--share-vocab", "--epochs", "1", "--out", out,
+                     "--embed-dim", "32", "--layers", "1", "--no-progress"]) == 0
+    task = load_task(out)
+    assert task.src_vocab.itos == task.tgt_vocab.itos
+    assert task.model.out.weight is task.model.src_embedding.weight
+    assert task.translate(["Hello"]) == load_task(out).translate(["Hello"])

@@ -14,7 +14,7 @@ SEED_SENTENCES = ["My name is", "Hello", "Thank you", "How are you?", "I love pr
 
 # (flag, type, help) of the training options shared by the tasks; None keeps the task's default
 _TRAIN_OPTIONS = [
-    ("--model", str, "translate: seq2seq | transformer; classify: bow | cnn"),
+    ("--model", str, "translate: seq2seq | transformer; classify: bow | cnn; word2vec: skipgram | cbow"),
     ("--cell", str, "gru | lstm (seq2seq, lm)"),
     ("--attention", str, "bahdanau | dot | general (seq2seq)"),
     ("--embed-dim", int, "embedding size (d_model of the transformer)"),
@@ -27,7 +27,8 @@ _TRAIN_OPTIONS = [
     ("--bptt", int, "truncated-BPTT chunk length (lm)"),
     ("--min-freq", int, "drop words seen fewer times"),
     ("--max-vocab", int, "largest vocabulary"),
-    ("--valid", str, "validation data (default: held out from --data)"),
+    ("--tokenizer", str, "word | char (translate, classify)"),
+    ("--valid", str, "validation data (default: held out from --data; word2vec: word pairs or analogies)"),
 ]
 _DEFAULT_EPOCHS = {"translate": 30, "classify": 15, "lm": 10, "word2vec": 5}
 
@@ -47,6 +48,8 @@ def _train(args: argparse.Namespace) -> int:
     config["coarse"] = args.coarse or None
     if args.tie_weights:
         config["tie_weights"] = True
+    if args.share_vocab:
+        config["share_vocab"] = True
     out = args.out or os.path.join("runs", args.task)
     epochs = args.epochs or _DEFAULT_EPOCHS[args.task]
     bx.manual_seed(args.seed)
@@ -54,8 +57,16 @@ def _train(args: argparse.Namespace) -> int:
         from .tasks.base import read_config
         saved = read_config(out) if os.path.exists(os.path.join(out, "best.safetensors")) else {}
         config = {**saved, **{k: v for k, v in config.items() if v is not None}}
+    if args.task == "word2vec":
+        config["workers"] = args.threads
     task = TASKS[args.task](config)
     name = task.config.get("data_name", task.config.get("data") or "built-in data")
+    if args.task == "word2vec":
+        print(f"training word2vec ({task.config['model']}, dim {task.config['embed_dim']}) on {name} for {epochs} "
+              f"epochs -> {out}")
+        task.fit(out, epochs, seed=args.seed)
+        print(f"\nsaved to {out}/vectors.txt (word2vec text format)")
+        return 0
     params = sum(p.numel() for p in task.model.parameters())
     print(f"training {args.task} ({task.config.get('model', task.config.get('cell', ''))}, {params:,} parameters) "
           f"on {name} for {epochs} epochs -> {out}")
@@ -159,6 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--threads", type=int, help="C++ threads (default: all cores)")
     train.add_argument("--coarse", action="store_true", help="classify: keep labels up to ':' (TREC's coarse classes)")
     train.add_argument("--tie-weights", action="store_true", help="lm: share the embedding and output matrices")
+    train.add_argument("--share-vocab", action="store_true",
+                       help="translate --model transformer: one vocabulary and embedding for both languages")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     for flag, kind, text in _TRAIN_OPTIONS:
         train.add_argument(flag, type=kind, help=text)

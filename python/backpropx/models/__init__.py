@@ -9,3 +9,4 @@ from .language_model import RNNLanguageModel, batchify, bptt_chunks, detach_stat
 from .decoding import Translator, beam_search, greedy_decode  # noqa: F401
 from .seq2seq import Seq2Seq  # noqa: F401
 from .transformer_translator import TransformerTranslator  # noqa: F401
+from .word2vec import LineSentence, Word2Vec  # noqa: F401

@@ -7,5 +7,6 @@ from .trainer import Trainer  # noqa: F401
 from .translate import TranslateTask
 from .classify import ClassifyTask
 from .lm import LMTask
+from .word2vec import Word2VecTask
 
-TASKS = {"translate": TranslateTask, "classify": ClassifyTask, "lm": LMTask}
+TASKS = {"translate": TranslateTask, "classify": ClassifyTask, "lm": LMTask, "word2vec": Word2VecTask}

@@ -50,7 +50,8 @@ def read_config(run_dir: str) -> Dict[str, Any]:
     if not os.path.isdir(run_dir):
         raise RunDirError(f"{run_dir}: no such model directory (train one with `backpropx train ... --out DIR`)")
     path = os.path.join(run_dir, "config.json")
-    if not os.path.exists(path) or not os.path.exists(os.path.join(run_dir, "best.safetensors")):
+    weights = [os.path.join(run_dir, name) for name in ("best.safetensors", "vectors.txt")]
+    if not os.path.exists(path) or not any(os.path.exists(w) for w in weights):
         raise RunDirError(f"{run_dir}: not a backpropx model directory (config.json and best.safetensors missing)")
     try:
         with open(path, encoding="utf-8") as f:

@@ -14,7 +14,7 @@ import numpy as np
 
 import backpropx as bx
 import backpropx.nn.functional as F
-from backpropx.data import Vocab, WordTokenizer, batch_indices, pad_sequences, read_labelled, sentiment
+from backpropx.data import Vocab, batch_indices, pad_sequences, read_labelled, sentiment, tokenizer_from_config
 from backpropx.data.readers import DataError
 from backpropx.data.text import write_text_atomic
 from backpropx.models import BowClassifier, TextCNN
@@ -41,14 +41,14 @@ class ClassifyTask(Task):
     defaults: Dict[str, Any] = {
         "model": "bow", "embed_dim": 64, "hidden_size": 64, "num_filters": 100, "widths": [3, 4, 5],
         "dropout": 0.3, "batch_size": 32, "lr": 1e-3, "min_freq": 1, "max_vocab": 30000, "max_len": 100,
-        "lowercase": True, "coarse": False, "data": None, "valid": None,
+        "lowercase": True, "tokenizer": "word", "coarse": False, "data": None, "valid": None,
     }
     primary_metric = ("accuracy", True)
 
     def __init__(self, config: Dict[str, Any], run_dir: Optional[str] = None) -> None:
         super().__init__(config, run_dir)
         c = self.config
-        self.tokenizer = WordTokenizer(lowercase=c["lowercase"])
+        self.tokenizer = tokenizer_from_config({"kind": c["tokenizer"], "lowercase": c["lowercase"]})
         if run_dir is not None:
             self.vocab = Vocab.load(os.path.join(run_dir, "vocab.json"))
             with open(os.path.join(run_dir, "labels.json"), encoding="utf-8") as f:

@@ -13,8 +13,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 import backpropx as bx
-from backpropx.data import (Vocab, WordTokenizer, batch_indices, pad_sequences, phrasebook, read_parallel_files,
-                            read_parallel_tsv)
+from backpropx.data import (Vocab, batch_indices, pad_sequences, phrasebook, read_parallel_files, read_parallel_tsv,
+                            tokenizer_from_config)
 from backpropx.data.readers import DataError
 from backpropx.models import Seq2Seq, TransformerTranslator
 
@@ -47,21 +47,27 @@ class TranslateTask(Task):
         "model": "seq2seq", "cell": "gru", "attention": "bahdanau", "bidirectional": True,
         "embed_dim": 128, "hidden_size": 256, "layers": 2, "heads": 4, "ff_dim": 512, "dropout": 0.2,
         "batch_size": 32, "lr": None, "warmup": 400, "label_smoothing": 0.1, "min_freq": 1, "max_vocab": 30000,
-        "max_len": 50, "lowercase": True, "data": None, "valid": None,
+        "max_len": 50, "lowercase": True, "tokenizer": "word", "share_vocab": False, "data": None, "valid": None,
     }
     primary_metric = ("valid_loss", False)
 
     def __init__(self, config: Dict[str, Any], run_dir: Optional[str] = None) -> None:
         super().__init__(config, run_dir)
         c = self.config
-        self.tokenizer = WordTokenizer(lowercase=c["lowercase"])
+        self.tokenizer = tokenizer_from_config({"kind": c["tokenizer"], "lowercase": c["lowercase"]})
+        if c["share_vocab"] and c["model"] != "transformer":
+            raise ValueError("--share-vocab (one vocabulary and embedding for both sides) needs --model transformer")
         if run_dir is not None:  # a trained model: the vocabularies come from its directory
             self.src_vocab = Vocab.load(os.path.join(run_dir, "src_vocab.json"))
             self.tgt_vocab = Vocab.load(os.path.join(run_dir, "tgt_vocab.json"))
         else:
             self._read_data()
-            self.src_vocab = Vocab.build(self._tok(self.train_pairs, 0), c["min_freq"], c["max_vocab"])
-            self.tgt_vocab = Vocab.build(self._tok(self.train_pairs, 1), c["min_freq"], c["max_vocab"])
+            if c["share_vocab"]:
+                both = self._tok(self.train_pairs, 0) + self._tok(self.train_pairs, 1)
+                self.src_vocab = self.tgt_vocab = Vocab.build(both, c["min_freq"], c["max_vocab"])
+            else:
+                self.src_vocab = Vocab.build(self._tok(self.train_pairs, 0), c["min_freq"], c["max_vocab"])
+                self.tgt_vocab = Vocab.build(self._tok(self.train_pairs, 1), c["min_freq"], c["max_vocab"])
         self.model = self._build_model()
         if c["lr"] is None:
             c["lr"] = 1e-3 if c["model"] == "seq2seq" else 5e-4
@@ -118,7 +124,8 @@ class TranslateTask(Task):
                            c["attention"], c["bidirectional"], c["dropout"])
         if c["model"] == "transformer":
             return TransformerTranslator(len(self.src_vocab), len(self.tgt_vocab), c["embed_dim"], c["heads"],
-                                         c["layers"], c["layers"], c["ff_dim"], c["dropout"])
+                                         c["layers"], c["layers"], c["ff_dim"], c["dropout"],
+                                         share_embeddings=c["share_vocab"])
         raise ValueError(f"unknown translation model {c['model']!r} (expected seq2seq or transformer)")
 
     def loss(self, batch) -> bx.Tensor:
