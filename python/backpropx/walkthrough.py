@@ -12,6 +12,7 @@ import numpy as np
 
 import backpropx as bx
 import backpropx.nn.functional as F
+from backpropx.models.simple import SimpleTranslationModel
 
 # ---- part 1: a 2-3-1 network by hand ------------------------------------------------------------
 #
@@ -142,15 +143,14 @@ class BowTranslator:
         self.max_len = max(len(vi.split()) for _, vi in pairs) + 1  # + </s>
         bx.manual_seed(seed)
         V, T = len(self.src_vocab), len(self.tgt_vocab)
+        self.net = SimpleTranslationModel(V, T, self.max_len, hidden)
         scale_in, scale_out = 1.0 / np.sqrt(V), 1.0 / np.sqrt(hidden)
-        self.params = {
-            "W1": (bx.rand(hidden, V, dtype=bx.float32) * 2 - 1) * scale_in,
-            "b1": bx.zeros(hidden),
-            "W2": (bx.rand(self.max_len * T, hidden) * 2 - 1) * scale_out,
-            "b2": bx.zeros(self.max_len * T),
-        }
-        for p in self.params.values():
-            p.requires_grad_(True)
+        with bx.no_grad():  # U(-1/sqrt(fan_in), 1/sqrt(fan_in)) weights, zero biases
+            self.net.hidden.weight.copy_((bx.rand(hidden, V) * 2 - 1) * scale_in)
+            self.net.hidden.bias.zero_()
+            self.net.out.weight.copy_((bx.rand(self.max_len * T, hidden) * 2 - 1) * scale_out)
+            self.net.out.bias.zero_()
+        self.params = dict(self.net.named_parameters())
 
     def encode(self, sentences: Sequence[str]) -> bx.Tensor:
         """A [batch, V] bag-of-words matrix (word counts; unknown words are dropped)."""
@@ -171,9 +171,7 @@ class BowTranslator:
 
     def logits(self, bags: bx.Tensor) -> bx.Tensor:
         """[batch, max_len, tgt_vocab] scores."""
-        p = self.params
-        hidden = bx.tanh(F.linear(bags, p["W1"], p["b1"]))
-        return F.linear(hidden, p["W2"], p["b2"]).reshape(bags.shape[0], self.max_len, len(self.tgt_vocab))
+        return self.net(bags)
 
     def loss(self, bags: bx.Tensor, target_ids: bx.Tensor) -> bx.Tensor:
         scores = self.logits(bags)
