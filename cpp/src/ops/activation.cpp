@@ -1,6 +1,8 @@
 // Activations: tanh, sigmoid, relu, leaky_relu, gelu (exact and tanh), softplus.
 // Each forward is one pass; each backward is one fused pass g * f'(saved).
+#include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #include "backpropx/autograd.h"
 #include "backpropx/ops.h"
@@ -10,13 +12,19 @@ namespace backpropx {
 
 namespace {
 
+struct Scalar {};  // the forward is applied element by element
+struct Array {};   // the forward maps an Eigen array block (vectorised exp/tanh/logistic)
+
 // forward: y = f(x); backward: dx = g * local(saved), saved = x or y as chosen by the op.
-template <typename Fwd, typename Local>
+template <typename Mode = Scalar, typename Fwd, typename Local>
 Tensor unary_op(const char* name, const char* node_name, const Tensor& x_in, bool save_output, Fwd fwd, Local local) {
   Tensor x = is_floating(x_in.dtype()) ? x_in : x_in.to(DType::Float32);  // ints compute in float32, as torch
   Tensor out = dispatch_float(x.dtype(), name, [&](auto tag) {
     using T = decltype(tag);
-    return map1<T>(x, [&](T v) { return fwd(v); });
+    if constexpr (std::is_same_v<Mode, Array>)
+      return map1_array<T>(x, [&](const auto& a) { return fwd(a); });
+    else
+      return map1<T>(x, [&](T v) { return fwd(v); });
   });
   if (any_requires_grad({&x})) {
     auto node = record(node_name, {x}, {out}, [local, name](const TensorList& g, FunctionNode& n) {
@@ -34,29 +42,32 @@ Tensor unary_op(const char* name, const char* node_name, const Tensor& x_in, boo
 }  // namespace
 
 Tensor tanh(const Tensor& x) {
-  return unary_op("tanh", "TanhBackward", x, true, [](auto v) { return std::tanh(v); },
-                  [](auto y) { return 1 - y * y; });  // d tanh = 1 - tanh^2
+  return unary_op<Array>("tanh", "TanhBackward", x, true, [](const auto& a) { return a.tanh(); },
+                         [](auto y) { return 1 - y * y; });  // d tanh = 1 - tanh^2
 }
 
 Tensor sigmoid(const Tensor& x) {
-  return unary_op("sigmoid", "SigmoidBackward", x, true,
-                  [](auto v) {
-                    using T = decltype(v);
-                    // stable for large |v|: never exp of a large positive number
-                    return v >= 0 ? T(1) / (T(1) + std::exp(-v)) : std::exp(v) / (T(1) + std::exp(v));
-                  },
-                  [](auto y) { return y * (1 - y); });
+  // Eigen's logistic is stable for large |v| (never exp of a large positive number)
+  return unary_op<Array>("sigmoid", "SigmoidBackward", x, true, [](const auto& a) { return a.logistic(); },
+                         [](auto y) { return y * (1 - y); });
 }
 
 Tensor relu(const Tensor& x) {
-  return unary_op("relu", "ReluBackward", x, true, [](auto v) { return v > 0 ? v : decltype(v)(0); },
-                  [](auto y) { return decltype(y)(y > 0 ? 1 : 0); });
+  return unary_op("relu", "ReluBackward", x, true, [](auto v) { return std::max(v, decltype(v)(0)); },
+                  [](auto y) { return static_cast<decltype(y)>(y > 0); });
 }
 
 Tensor leaky_relu(const Tensor& x, double slope) {
   return unary_op("leaky_relu", "LeakyReluBackward", x, false,
-                  [slope](auto v) { return v > 0 ? v : static_cast<decltype(v)>(slope * v); },
-                  [slope](auto v) { return static_cast<decltype(v)>(v > 0 ? 1.0 : slope); });
+                  [slope](auto v) {
+                    using T = decltype(v);
+                    return std::max(v, T(0)) + static_cast<T>(slope) * std::min(v, T(0));
+                  },
+                  [slope](auto v) {  // branch-free, as relu's
+                    using T = decltype(v);
+                    const T pos = static_cast<T>(v > 0);
+                    return pos + (1 - pos) * static_cast<T>(slope);
+                  });
 }
 
 Tensor gelu(const Tensor& x, const std::string& approximate) {

@@ -303,7 +303,7 @@ Tensor exp(const Tensor& x_in) {
   Tensor x = as_float(x_in);
   Tensor out = dispatch_float(x.dtype(), "exp", [&](auto tag) {
     using T = decltype(tag);
-    return map1<T>(x, [](T v) { return std::exp(v); });
+    return map1_array<T>(x, [](const auto& a) { return a.exp(); });  // Eigen's SIMD exp
   });
   if (any_requires_grad({&x_in})) record_unary("ExpBackward", x_in, out, out, [](auto y) { return y; });
   return out;
