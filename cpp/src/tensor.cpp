@@ -8,6 +8,7 @@
 #include "backpropx/autograd.h"
 #include "backpropx/ops.h"
 #include "backpropx/sparse.h"
+#include "allocator.h"
 #include "kernel_utils.h"
 
 namespace backpropx {
@@ -45,10 +46,10 @@ Shape contiguous_strides(const Shape& s) {
 Storage::Storage(size_t nbytes, Device device) : nbytes_(nbytes), device_(device) {
   BPX_CHECK(device.type == DeviceType::CPU, NotImplementedError,
             "backpropx was built without a backend for device ", device.str());
-  size_t padded = ((std::max<size_t>(nbytes, 1) + 63) / 64) * 64;
-  void* p = std::aligned_alloc(64, padded);
+  size_t capacity = 0;
+  void* p = allocate_block(nbytes, &capacity);
   if (!p) throw RuntimeError(cat("out of memory: could not allocate ", nbytes, " bytes for a tensor"));
-  data_ = std::shared_ptr<void>(p, [](void* q) { std::free(q); });
+  data_ = std::shared_ptr<void>(p, [capacity](void* q) { free_block(q, capacity); });
 }
 
 Storage::Storage(void* data, size_t nbytes, std::shared_ptr<void> owner, Device d)

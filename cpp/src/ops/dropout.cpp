@@ -2,6 +2,8 @@
 // Forward draws a keep mask (bool, 1 byte per element: the only thing backward needs) and writes
 // x * mask / (1 - p); backward is one pass dx = g * mask / (1 - p).
 #include <cmath>
+#include <cstdint>
+#include <random>
 
 #include "backpropx/autograd.h"
 #include "backpropx/ops.h"
@@ -22,8 +24,17 @@ Tensor dropout(const Tensor& x_in, double p, bool training) {
   if (p == 1.0) {
     for (int64_t i = 0; i < n; ++i) mp[i] = false;
   } else {
-    Generator& gen = default_generator();  // sequential draws: the mask depends only on the seed
-    for (int64_t i = 0; i < n; ++i) mp[i] = gen.uniform() >= p;
+    // sequential draws, so the mask depends only on the seed; each 64-bit draw decides two elements
+    // (keep when a 32-bit half is >= p * 2^32)
+    std::mt19937_64& engine = default_generator().engine();
+    const uint64_t threshold = static_cast<uint64_t>(p * 4294967296.0);
+    int64_t i = 0;
+    for (; i + 1 < n; i += 2) {
+      const uint64_t r = engine();
+      mp[i] = (r & 0xffffffffu) >= threshold;
+      mp[i + 1] = (r >> 32) >= threshold;
+    }
+    if (i < n) mp[i] = (engine() & 0xffffffffu) >= threshold;
   }
   const double scale = p == 1.0 ? 0.0 : 1.0 / (1.0 - p);
 
