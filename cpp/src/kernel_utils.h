@@ -116,6 +116,26 @@ Tensor map1_array(const Tensor& x_in, F&& f) {
   return out;
 }
 
+// out = f(a, b) over same-shape a and b, f mapping two Eigen array blocks to an array expression.
+template <typename T, typename F>
+Tensor map2_array(const Tensor& a_in, const Tensor& b_in, F&& f) {
+  using Arr = Eigen::Array<T, Eigen::Dynamic, 1>;
+  BPX_CHECK(a_in.shape() == b_in.shape(), RuntimeError, "internal: map2_array shapes ", shape_str(a_in.shape()),
+            " vs ", shape_str(b_in.shape()));
+  Tensor a = a_in.contiguous(), b = b_in.contiguous();
+  Tensor out = Tensor::empty(a.shape(), dtype_of<T>::value);
+  const T* ap = a.data<T>();
+  const T* bp = b.data<T>();
+  T* op = out.data<T>();
+  parallel_for(a.numel(), kParallelGrain, [&](int64_t b0, int64_t e) {
+    for (int64_t s = b0; s < e; s += 4096) {
+      const int64_t n = std::min<int64_t>(4096, e - s);
+      Eigen::Map<Arr>(op + s, n) = f(Eigen::Map<const Arr>(ap + s, n), Eigen::Map<const Arr>(bp + s, n));
+    }
+  });
+  return out;
+}
+
 // out[i] = f(a[i], b[i]) for same-shape a and b (contiguous copies taken if needed).
 template <typename T, typename R = T, typename F>
 Tensor map2(const Tensor& a_in, const Tensor& b_in, F&& f) {

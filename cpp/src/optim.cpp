@@ -108,21 +108,30 @@ void adam_step(Tensor& param, const Tensor& grad_in, Tensor& m, Tensor& v, Tenso
     const T b1 = T(beta1), b2 = T(beta2), wd = T(weight_decay), eps_ = T(eps);
     const T step_size = T(lr / bc1), inv_sqrt_bc2 = T(1.0 / std::sqrt(bc2));
     const T decay = T(1.0 - lr * weight_decay);
+    // blocks of Eigen arrays: the sqrt and the division vectorise (std::sqrt does not, with math-errno)
+    using Arr = Eigen::Array<T, Eigen::Dynamic, 1>;
+    using Map = Eigen::Map<Arr>;
     parallel_for(param.numel(), kParallelGrain, [&](int64_t s, int64_t e) {
-      for (int64_t i = s; i < e; ++i) {
-        T d = maximize ? -g[i] : g[i];
+      alignas(64) T dbuf[1024];
+      for (int64_t b = s; b < e; b += 1024) {
+        const int64_t n = std::min<int64_t>(1024, e - b);
+        Map P(p + b, n), M(mp + b, n), V(vp + b, n), D(dbuf, n);
+        Eigen::Map<const Arr> G(g + b, n);
+        if (maximize) D = -G;
+        else D = G;
         if (weight_decay != 0) {
-          if (decoupled) p[i] *= decay;
-          else d += wd * p[i];
+          if (decoupled) P *= decay;
+          else D += wd * P;
         }
-        mp[i] = b1 * mp[i] + (T(1) - b1) * d;
-        vp[i] = b2 * vp[i] + (T(1) - b2) * d * d;
-        T vv = vp[i];
+        M = b1 * M + (T(1) - b1) * D;
+        V = b2 * V + (T(1) - b2) * D * D;
         if (vmp) {
-          vmp[i] = std::max(vmp[i], vv);
-          vv = vmp[i];
+          Map VM(vmp + b, n);
+          VM = VM.max(V);
+          P -= step_size * M / (VM.sqrt() * inv_sqrt_bc2 + eps_);
+        } else {
+          P -= step_size * M / (V.sqrt() * inv_sqrt_bc2 + eps_);
         }
-        p[i] -= step_size * mp[i] / (std::sqrt(vv) * inv_sqrt_bc2 + eps_);
       }
     });
   });
