@@ -6,12 +6,13 @@
 from __future__ import annotations
 
 import collections
+import contextlib
 import json
 import os
 import re
 import tempfile
 import unicodedata
-from typing import Dict, Iterable, List, Optional, Sequence
+from typing import BinaryIO, Dict, Iterable, Iterator, List, Optional, Sequence
 
 PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<s>", "</s>"
 SPECIALS = (PAD, UNK, BOS, EOS)
@@ -160,13 +161,17 @@ class Vocab:
         return cls(tokens)
 
 
-def write_text_atomic(path: str, text: str) -> None:
-    """Writes text to a temporary file beside path, fsyncs, then renames it over path."""
+@contextlib.contextmanager
+def atomic_write(path: str) -> Iterator[BinaryIO]:
+    """A binary file that replaces path only once the block finishes: written beside it, fsynced, renamed.
+
+        >>> with atomic_write("out.bin") as f: f.write(b"...")
+    """
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            yield f
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -174,3 +179,9 @@ def write_text_atomic(path: str, text: str) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def write_text_atomic(path: str, text: str) -> None:
+    """Writes UTF-8 text to path atomically (see atomic_write)."""
+    with atomic_write(path) as f:
+        f.write(text.encode("utf-8"))

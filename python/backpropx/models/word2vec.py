@@ -14,12 +14,12 @@ import collections
 import itertools
 import math
 import os
-import tempfile
 from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from .. import _C, from_numpy, get_num_threads
+from ..data.text import atomic_write
 
 PathLike = Union[str, "os.PathLike[str]"]
 Sentences = Iterable[Sequence[str]]
@@ -415,26 +415,16 @@ class Word2Vec:
                 raise ValueError(f"save_word2vec_format: the word {w!r} is empty or holds whitespace, which the "
                                  f"word2vec format cannot store")
         V, D = self.vectors.shape
-        fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp",
-                                   dir=os.path.dirname(os.path.abspath(path)))
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(f"{V} {D}\n".encode())
-                if binary:
-                    rows = self.vectors.astype("<f4")
-                    for w, row in zip(self.index_to_key, rows):
-                        f.write(w.encode("utf-8") + b" " + row.tobytes() + b"\n")
-                else:
-                    fmt = " ".join(["%.9g"] * D)  # 9 significant digits round-trip float32 exactly
-                    for w, row in zip(self.index_to_key, self.vectors.tolist()):
-                        f.write((w + " " + fmt % tuple(row) + "\n").encode("utf-8"))
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-            raise
+        with atomic_write(path) as f:
+            f.write(f"{V} {D}\n".encode())
+            if binary:
+                rows = self.vectors.astype("<f4")
+                for w, row in zip(self.index_to_key, rows):
+                    f.write(w.encode("utf-8") + b" " + row.tobytes() + b"\n")
+            else:
+                fmt = " ".join(["%.9g"] * D)  # 9 significant digits round-trip float32 exactly
+                for w, row in zip(self.index_to_key, self.vectors.tolist()):
+                    f.write((w + " " + fmt % tuple(row) + "\n").encode("utf-8"))
 
     @classmethod
     def load_word2vec_format(cls, path: PathLike, binary: bool = False) -> "Word2Vec":
