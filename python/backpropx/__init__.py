@@ -15,6 +15,7 @@ from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from . import autograd, nn, optim
 from . import monitor
 from .serialization import load, save
+from ._cmake import cmake_dir, include_dir  # noqa: F401  (for C++ programs that embed the core)
 
 __version__ = "0.1.0"
 
