@@ -15,6 +15,12 @@ How a benchmark compares the two frameworks:
   * "train s" is wall time of the training epochs without validation (for bx: Trainer.fit minus the time spent
     in task.evaluate, so it includes the monitor and the per-epoch checkpoint writes); "eval s" is the mean time
     of one validation pass (loss + greedy decoding + BLEU for translation).
+
+A script builds run_one = translation_run / classification_run / lm_run(args, data, valid, config) and hands it
+to benchmark(args, title, columns, run_one), which runs every --seeds seed on both sides and prints the table.
+
+    >>> run_one = common.classification_run(args, train, dev, {"model": "cnn"}, "dev")
+    >>> common.benchmark(args, "classify SST-2 (TextCNN)", [("dev acc", "accuracy", ".4f")], run_one)
 """
 from __future__ import annotations
 
@@ -66,8 +72,25 @@ def parser(description: str, epochs: int, seeds: str = "0") -> argparse.Argument
                     f"initial weights and dropout (batch order depends on the epoch only); default {seeds}")
     ap.add_argument("--torch-init", choices=("bx", "own"), default="bx",
                     help="torch starts from backpropx's initial weights (bx, default) or its own init (own)")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="override one entry of the task's config (both sides), e.g. --set embed_dim=128 --set "
+                         "dropout=0.5; values are read as JSON when they parse, else as strings")
     ap.add_argument("--json", help="also write the results to this JSON file (run_all.py uses it)")
     return ap
+
+
+def overrides(args) -> Dict[str, Any]:
+    """--set KEY=VALUE pairs as a config dict."""
+    out: Dict[str, Any] = {}
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            sys.exit(f"--set expects KEY=VALUE, got {item!r}")
+        try:
+            out[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key.strip()] = value
+    return out
 
 
 def setup(args) -> List[str]:
@@ -168,15 +191,15 @@ class ForeignLoad:
 class _Prefixed:
     """A text stream that prefixes every line (the Trainer's epoch lines become '[bx] epoch ...')."""
 
-    def __init__(self, prefix: str, stream=sys.stdout) -> None:
-        self.prefix, self.stream = prefix, stream
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
 
     def write(self, text: str) -> None:
         for line in text.splitlines(keepends=True):
-            self.stream.write(self.prefix + line if line.strip() else line)
+            sys.stdout.write(self.prefix + line if line.strip() else line)
 
     def flush(self) -> None:
-        self.stream.flush()
+        sys.stdout.flush()
 
 
 def run_bx(task, epochs: int, seed: int, metric: str, clip: float = 1.0) -> Dict[str, Any]:
@@ -282,6 +305,8 @@ def benchmark(args, title: str, columns: Sequence[tuple], run_one: Callable[[int
         for side, r in results.items():
             runs[side].append(dict(r, seed=seed))
     settings += f"; {args.epochs} epochs, {args.threads} threads, seeds {','.join(map(str, seeds))}"
+    if args.set:
+        settings += f"; overridden: {', '.join(args.set)}"
     notes.append("train s = training wall time without validation (bx: Trainer.fit incl. its health monitor and "
                  "checkpoints), mean over seeds; median epoch s = the median of one epoch's training time (less "
                  "sensitive to bursts of foreign load); eval s = one validation pass; loss@1 = first step's "
@@ -338,7 +363,8 @@ def _twin(task_model, model, args, bx_loss, torch_loss) -> Optional[dict]:
 
 # ---- translation (translate_tatoeba.py, translate_multi30k.py) ----------------------------------------------
 
-TRANSLATION_COLUMNS = [("valid BLEU", "bleu", ".2f"), ("valid chrF", "chrf", ".2f"), ("valid loss", "valid_loss", ".3f")]
+TRANSLATION_COLUMNS = [("valid BLEU", "bleu", ".2f"), ("valid chrF", "chrf", ".2f"),
+                       ("valid loss", "valid_loss", ".3f")]
 
 
 def translation_run(args, data: str, valid: str, config: Dict[str, Any], train_limit: Optional[int] = None):
@@ -358,7 +384,7 @@ def translation_run(args, data: str, valid: str, config: Dict[str, Any], train_l
         bx.manual_seed(seed)  # as `backpropx train --seed`: the initial weights follow the seed
         if torch is not None:
             torch.manual_seed(seed)  # the twin's own initialisation under --torch-init own
-        task = Task({**config, "data": data, "valid": valid})
+        task = Task({**config, **overrides(args), "data": data, "valid": valid})
         c = task.config
         notes = []
         if len(task.train_pairs) < task.full_train_size:
@@ -410,9 +436,6 @@ def translation_run(args, data: str, valid: str, config: Dict[str, Any], train_l
 
 # ---- classification (classify_sst2.py, classify_trec.py) --------------------------------------------------
 
-CLASSIFY_COLUMNS = [("acc", "accuracy", ".4f"), ("macro-F1", "macro_f1", ".4f")]
-
-
 def classification_run(args, data: str, valid: Optional[str], config: Dict[str, Any], split_name: str):
     """run_one for benchmark(): TextCNN/BoW through ClassifyTask + Trainer for bx, the twin in a plain loop;
     accuracy on `valid`, or on ClassifyTask's own held-out split (every 10th line) when valid is None."""
@@ -423,7 +446,7 @@ def classification_run(args, data: str, valid: Optional[str], config: Dict[str, 
         bx.manual_seed(seed)
         if torch is not None:
             torch.manual_seed(seed)  # the twin's own initialisation under --torch-init own
-        task = ClassifyTask({**config, "data": data, "valid": valid})
+        task = ClassifyTask({**config, **overrides(args), "data": data, "valid": valid})
         c = task.config
         kind = ("TextCNN, widths " + ",".join(map(str, c["widths"])) + f" x {c['num_filters']} filters"
                 if c["model"] == "cnn" else f"BoW, hidden {c['hidden_size']}")
@@ -481,7 +504,7 @@ def lm_run(args, data: str, valid: str, config: Dict[str, Any], train_fraction: 
         bx.manual_seed(seed)
         if torch is not None:
             torch.manual_seed(seed)  # the twin's own initialisation under --torch-init own
-        task = LMTask({**config, "data": data, "valid": valid})
+        task = LMTask({**config, **overrides(args), "data": data, "valid": valid})
         c = task.config
         notes = []
         full_tokens = task.train_stream.size
