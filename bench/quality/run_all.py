@@ -2,7 +2,7 @@
 """Runs the quality benchmarks one after another (each with its own defaults) and prints one combined table:
 the headline metric and the training time of backpropx and PyTorch per task.
 
-    python bench/quality/run_all.py                           # all five, about 20-25 minutes on two cores
+    python bench/quality/run_all.py                           # all five, about 15 minutes on an idle two-core machine
     python bench/quality/run_all.py --tasks sst2,trec --only bx
     python bench/quality/run_all.py --threads 1
 
