@@ -37,6 +37,18 @@ class Task:
             return bx.optim.SGD(params, lr=lr)
         raise ValueError(f"unknown optimizer {kind!r} (expected adam or sgd)")
 
+    def encoded(self, items: list, encode) -> Any:
+        """encode(items), kept for the task's own train and valid lists: they are tokenised once, not every epoch."""
+        if not any(items is own for own in self._datasets()):
+            return encode(items)
+        cache = self.__dict__.setdefault("_encoded", {})
+        if id(items) not in cache:
+            cache[id(items)] = encode(items)
+        return cache[id(items)]
+
+    def _datasets(self) -> tuple:
+        return ()
+
     def load_best(self) -> None:
         """Loads best.safetensors of run_dir into the model."""
         self.model.load_state_dict(bx.load(os.path.join(self.run_dir, "best.safetensors")))

@@ -85,10 +85,15 @@ class ClassifyTask(Task):
     def encode(self, text: str) -> List[int]:
         return self.vocab.encode(self.tokenizer.tokenize(text)[:self.config["max_len"]]) or [self.vocab.unk_id]
 
-    def _batches(self, examples: Sequence[Example], shuffle: bool, seed: int):
+    def _examples(self, examples: Sequence[Example]) -> Tuple[List[List[int]], List[int]]:
         index = {label: i for i, label in enumerate(self.labels)}
-        ids = [self.encode(t) for _, t in examples]
-        gold = [index.get(label, -1) for label, _ in examples]
+        return [self.encode(t) for _, t in examples], [index.get(label, -1) for label, _ in examples]
+
+    def _datasets(self) -> tuple:
+        return (getattr(self, "train", None), getattr(self, "valid", None))
+
+    def _batches(self, examples: Sequence[Example], shuffle: bool, seed: int):
+        ids, gold = self.encoded(examples, self._examples)
         for idx in batch_indices([len(s) for s in ids], self.config["batch_size"], shuffle=shuffle, seed=seed):
             x, _ = pad_sequences([ids[i] for i in idx])
             yield bx.from_numpy(x), bx.tensor([gold[i] for i in idx])

@@ -83,8 +83,8 @@ class Trainer:
                 loss.backward()
                 norms = monitor.check_gradients()
                 grad_norm = monitor.grad_norm
-                if self.clip:
-                    bx.nn.utils.clip_grad_norm_(params, self.clip)
+                if self.clip:  # the monitor already has the total norm: scale without a second pass
+                    bx.nn.utils.clip_grads_with_norm_(params, self.clip, grad_norm)
                 monitor.step(opt)
                 if sched is not None:
                     sched.step()

@@ -106,7 +106,7 @@ class TranslateTask(Task):
         return [src[i] for i in keep], [tgt[i] for i in keep]
 
     def _batches(self, pairs: Sequence[Pair], shuffle: bool, seed: int):
-        src, tgt = self._examples(pairs)
+        src, tgt = self.encoded(pairs, self._examples)
         for idx in batch_indices([len(s) for s in src], self.config["batch_size"], shuffle=shuffle, seed=seed):
             s_ids, s_len = pad_sequences([src[i] for i in idx])
             t_ids, _ = pad_sequences([tgt[i] for i in idx])
@@ -114,6 +114,9 @@ class TranslateTask(Task):
 
     def train_batches(self, epoch: int):
         return list(self._batches(self.train_pairs, True, epoch))
+
+    def _datasets(self) -> tuple:
+        return (getattr(self, "train_pairs", None), getattr(self, "valid_pairs", None))
 
     # ---- model --------------------------------------------------------------------------------
 
