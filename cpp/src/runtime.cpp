@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "backpropx/error.h"
+#include "ops/gemm_kernel.h"
 
 #ifdef BACKPROPX_OPENMP
 #include <omp.h>
@@ -18,7 +19,13 @@ void set_num_threads(int n) {
   omp_set_num_threads(n);
 #endif
   Eigen::setNbThreads(n);
+  gemm_kernels::baseline_kernels().set_threads(n);
+  if (const gemm_kernels::Kernels* k = gemm_kernels::avx512_kernels()) k->set_threads(n);
 }
+
+void set_gemm_kernel(const std::string& name) { gemm_kernels::select(name.c_str()); }
+
+std::string gemm_kernel() { return gemm_kernels::active().name; }
 
 int get_num_threads() {
 #ifdef BACKPROPX_OPENMP
@@ -33,6 +40,8 @@ std::string build_info() {
 #ifdef __FMA__
   s += ", FMA";
 #endif
+  s += std::string("; GEMM kernel: ") + gemm_kernels::active().name;
+  if (gemm_kernels::avx512_kernels()) s += " (AVX-512 available)";
 #ifdef BACKPROPX_OPENMP
   s += "; OpenMP: on";
 #else

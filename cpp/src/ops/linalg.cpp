@@ -1,4 +1,4 @@
-// Matrix products: one strided GEMM entry point on Eigen (gemm), and matmul / mm / bmm / linear on
+// Matrix products: one strided GEMM entry point on Eigen's kernels (gemm; gemm_kernel.h), and matmul / mm / bmm / linear on
 // top of it, each with a hand-written backward that reuses the same GEMM with swapped strides.
 //
 // A matrix is (pointer, rows, cols, row stride, col stride). A matrix whose col stride is 1 maps to
@@ -8,14 +8,15 @@
 // Batched products loop over the broadcast batch (in parallel over the batch when the matrices are
 // small), or fold the batch into one GEMM when the strides allow it (N-D @ 2-D: the batch becomes
 // rows; a gradient summed over a broadcast batch: the batch becomes the inner dimension).
-#include <Eigen/Core>
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "backpropx/autograd.h"
 #include "backpropx/ops.h"
 #include "backpropx/runtime.h"
+#include "gemm_kernel.h"
 #include "kernel_utils.h"
 
 namespace backpropx {
@@ -48,28 +49,13 @@ Layout layout_of(const Mat<T>& m, int64_t& ld) {
   return Layout::None;
 }
 
-template <typename T, int Order>
-using ConstMap = Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Order>, Eigen::Unaligned,
-                            Eigen::OuterStride<>>;
+// C (col-major, ldc) = alpha A B + beta C through this CPU's GEMM kernels (gemm_kernel.h).
 template <typename T>
-using OutMap = Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::ColMajor>, Eigen::Unaligned,
-                          Eigen::OuterStride<>>;
-
-// C (col-major, ldc) = alpha A B + beta C, A m x k, B k x n. beta == 0: C is not read.
-template <typename T, int AO, int BO>
-void eigen_gemm(const T* a, int64_t lda, const T* b, int64_t ldb, T* c, int64_t ldc, int64_t m, int64_t n,
-                int64_t k, T alpha, T beta) {
-  ConstMap<T, AO> A(a, m, k, Eigen::OuterStride<>(lda));
-  ConstMap<T, BO> B(b, k, n, Eigen::OuterStride<>(ldb));
-  OutMap<T> C(c, m, n, Eigen::OuterStride<>(ldc));
-  if (beta == T(0)) {
-    if (alpha == T(1)) C.noalias() = A * B;
-    else C.noalias() = (alpha * A) * B;
-  } else {
-    if (beta != T(1)) C *= beta;
-    if (alpha == T(1)) C.noalias() += A * B;
-    else C.noalias() += (alpha * A) * B;
-  }
+void kernel_gemm(bool a_row, bool b_row, const T* a, int64_t lda, const T* b, int64_t ldb, T* c, int64_t ldc,
+                 int64_t m, int64_t n, int64_t k, T alpha, T beta) {
+  const gemm_kernels::Kernels& kernels = gemm_kernels::active();
+  if constexpr (std::is_same_v<T, float>) kernels.f32(a_row, b_row, a, lda, b, ldb, c, ldc, m, n, k, alpha, beta);
+  else kernels.f64(a_row, b_row, a, lda, b, ldb, c, ldc, m, n, k, alpha, beta);
 }
 
 // A contiguous row-major copy of m (for operands Eigen cannot map).
@@ -130,11 +116,7 @@ void gemm_raw(Mat<T> A, Mat<T> B, Mat<T> C, T alpha, T beta) {
     B = copy_rowmajor(B, bbuf);
     lb = layout_of(B, ldb);
   }
-  constexpr int R = Eigen::RowMajor, Cm = Eigen::ColMajor;
-  if (la == Layout::Row && lb == Layout::Row) eigen_gemm<T, R, R>(A.p, lda, B.p, ldb, C.p, ldc, M, N, k, alpha, beta);
-  else if (la == Layout::Row) eigen_gemm<T, R, Cm>(A.p, lda, B.p, ldb, C.p, ldc, M, N, k, alpha, beta);
-  else if (lb == Layout::Row) eigen_gemm<T, Cm, R>(A.p, lda, B.p, ldb, C.p, ldc, M, N, k, alpha, beta);
-  else eigen_gemm<T, Cm, Cm>(A.p, lda, B.p, ldb, C.p, ldc, M, N, k, alpha, beta);
+  kernel_gemm<T>(la == Layout::Row, lb == Layout::Row, A.p, lda, B.p, ldb, C.p, ldc, M, N, k, alpha, beta);
 }
 
 // Collapses dims (size, stride), outer to inner, into one uniformly strided dim; false if impossible.

@@ -1,0 +1,58 @@
+// One copy of the GEMM kernels, included by gemm_kernel_baseline.cpp and gemm_kernel_avx512.cpp
+// (each compiled with its own flags). BPX_GEMM_KERNELS names the function that returns this copy.
+//
+// The AVX-512 copy renames Eigen's namespace (see gemm_kernel_avx512.cpp): its inline template code
+// then has symbols of its own, so the linker can never merge it with the baseline copy (an ODR clash
+// that would run AVX-512 instructions on a CPU without them).
+#include <Eigen/Core>
+#include <cstdint>
+
+#include "gemm_kernel.h"
+
+namespace backpropx::gemm_kernels {
+
+namespace {
+
+template <typename T, int Order>
+using ConstMap = Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Order>, Eigen::Unaligned,
+                            Eigen::OuterStride<>>;
+template <typename T>
+using OutMap = Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::ColMajor>, Eigen::Unaligned,
+                          Eigen::OuterStride<>>;
+
+template <typename T, int AO, int BO>
+void gemm_ordered(const T* a, int64_t lda, const T* b, int64_t ldb, T* c, int64_t ldc, int64_t m, int64_t n,
+                  int64_t k, T alpha, T beta) {
+  ConstMap<T, AO> A(a, m, k, Eigen::OuterStride<>(lda));
+  ConstMap<T, BO> B(b, k, n, Eigen::OuterStride<>(ldb));
+  OutMap<T> C(c, m, n, Eigen::OuterStride<>(ldc));
+  if (beta == T(0)) {
+    if (alpha == T(1)) C.noalias() = A * B;
+    else C.noalias() = (alpha * A) * B;
+  } else {
+    if (beta != T(1)) C *= beta;
+    if (alpha == T(1)) C.noalias() += A * B;
+    else C.noalias() += (alpha * A) * B;
+  }
+}
+
+template <typename T>
+void gemm(bool a_row, bool b_row, const T* a, int64_t lda, const T* b, int64_t ldb, T* c, int64_t ldc, int64_t m,
+          int64_t n, int64_t k, T alpha, T beta) {
+  constexpr int R = Eigen::RowMajor, Cm = Eigen::ColMajor;
+  if (a_row && b_row) gemm_ordered<T, R, R>(a, lda, b, ldb, c, ldc, m, n, k, alpha, beta);
+  else if (a_row) gemm_ordered<T, R, Cm>(a, lda, b, ldb, c, ldc, m, n, k, alpha, beta);
+  else if (b_row) gemm_ordered<T, Cm, R>(a, lda, b, ldb, c, ldc, m, n, k, alpha, beta);
+  else gemm_ordered<T, Cm, Cm>(a, lda, b, ldb, c, ldc, m, n, k, alpha, beta);
+}
+
+void set_threads(int n) { Eigen::setNbThreads(n); }
+
+}  // namespace
+
+const Kernels& BPX_GEMM_KERNELS() {
+  static const Kernels kernels{BPX_GEMM_NAME, &gemm<float>, &gemm<double>, &set_threads};
+  return kernels;
+}
+
+}  // namespace backpropx::gemm_kernels

@@ -1,0 +1,93 @@
+"""Both GEMM kernel copies (the build's baseline SIMD and AVX-512, picked at run time) give the same
+products: the matrix-product ops of the registry, forward against NumPy and gradcheck, under each
+kernel this CPU can run; and the kernel choice itself (bx.set_gemm_kernel, BACKPROPX_GEMM)."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import backpropx as bx
+import test_registry as reg
+
+GEMM_OPS = {"matmul", "mm", "bmm", "linear", "lstm_layer", "gru_layer", "rnn_tanh_layer", "lstm_cell", "gru_cell",
+            "scaled_dot_product_attention", "conv1d"}
+GEMM_CASES = [c for c in reg.CASES if c.values[0].name in GEMM_OPS]
+GEMM_GRAD_CASES = [c for c in GEMM_CASES if c.values[0].differentiable]
+
+
+def runnable_kernels():
+    names = ["baseline"]
+    before = bx.gemm_kernel()
+    try:
+        bx.set_gemm_kernel("avx512")
+        names.append("avx512")
+    except ValueError:
+        pass
+    bx.set_gemm_kernel(before)
+    return names
+
+
+KERNELS = runnable_kernels()
+
+
+@pytest.fixture(params=KERNELS)
+def kernel(request):
+    before = bx.gemm_kernel()
+    bx.set_gemm_kernel(request.param)
+    assert bx.gemm_kernel() == request.param
+    yield request.param
+    bx.set_gemm_kernel(before)
+
+
+@pytest.mark.parametrize("dtype_name", list(reg.DTYPES))
+@pytest.mark.parametrize("info,sample", GEMM_CASES)
+def test_forward_matches_numpy_under_each_kernel(kernel, info, sample, dtype_name):
+    reg.test_forward_matches_numpy(info, sample, dtype_name)
+
+
+@pytest.mark.parametrize("info,sample", GEMM_GRAD_CASES)
+def test_gradcheck_under_each_kernel(kernel, info, sample):
+    reg.test_gradcheck_float64(info, sample)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("shape", [(1, 1, 1), (3, 5, 7), (37, 300, 129), (257, 64, 513), (400, 1000, 200)])
+def test_large_products_agree_with_numpy(kernel, shape, threads):
+    m, k, n = shape
+    rng = np.random.default_rng(m * n + k)
+    a, b = rng.standard_normal((m, k)), rng.standard_normal((k, n))
+    before = bx.get_num_threads()
+    bx.set_num_threads(threads)
+    try:
+        for dt in (np.float32, np.float64):
+            ta, tb = bx.tensor(a.astype(dt)), bx.tensor(b.astype(dt))
+            expected = a @ b
+            tol = 1e-4 * np.sqrt(k) if dt == np.float32 else 1e-12 * np.sqrt(k)
+            np.testing.assert_allclose((ta @ tb).numpy(), expected, atol=tol, rtol=tol)
+            np.testing.assert_allclose((tb.t() @ ta.t()).numpy(), expected.T, atol=tol, rtol=tol)
+    finally:
+        bx.set_num_threads(before)
+
+
+def test_an_unknown_kernel_is_refused_with_the_choices():
+    with pytest.raises(ValueError, match="expected 'auto', 'baseline' or 'avx512', got 'sse9'"):
+        bx.set_gemm_kernel("sse9")
+    with pytest.raises(TypeError, match="expected a str"):
+        bx.set_gemm_kernel(2)
+
+
+def test_auto_prefers_avx512_where_the_cpu_runs_it():
+    before = bx.gemm_kernel()
+    bx.set_gemm_kernel("auto")
+    assert bx.gemm_kernel() == KERNELS[-1]
+    assert f"GEMM kernel: {KERNELS[-1]}" in bx.build_info()
+    bx.set_gemm_kernel(before)
+
+
+def test_the_environment_variable_sets_the_start_up_kernel():
+    code = "import backpropx as bx; print(bx.gemm_kernel())"
+    env = dict(os.environ, BACKPROPX_GEMM="baseline")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "baseline"
