@@ -240,3 +240,15 @@ def test_gradcheck_of_a_composite_function():
     a = bx.randn(3, 4, dtype=bx.float64, requires_grad=True)
     b = bx.randn(4, dtype=bx.float64, requires_grad=True)
     assert bx.autograd.gradcheck(lambda a, b: (bx.tanh(a * b) / (1.0 + b.abs())).mean(dim=0), (a, b))
+
+
+def test_amax_and_amin_share_the_gradient_among_ties_over_any_dims():
+    x = bx.tensor([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]], requires_grad=True)
+    bx.amax(x, dim=1).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [[0, 0.5, 0.5], [1 / 3, 1 / 3, 1 / 3]], rtol=1e-6)
+    y = bx.tensor([[1.0, 3.0], [1.0, 2.0]], requires_grad=True)
+    y.t().amin(dim=0).sum().backward()  # reduced dim not last in memory
+    np.testing.assert_allclose(y.grad.numpy(), [[1, 0], [1, 0]])
+    z = bx.tensor([[[4.0, 1.0], [4.0, 0.0]]], requires_grad=True)
+    bx.amax(z, dim=(0, 1)).backward(bx.tensor([2.0, 3.0]))
+    np.testing.assert_allclose(z.grad.numpy(), [[[1.0, 3.0], [1.0, 0.0]]])

@@ -61,6 +61,23 @@ def test_conv1d_groups_and_strided_input():
     np.testing.assert_allclose(got, np_conv1d(np.swapaxes(x, 1, 2), w, b, stride=3, groups=2), rtol=1e-12)
 
 
+@pytest.mark.parametrize("padding", [0, 2, "same"])
+def test_conv1d_on_a_time_major_input(padding):
+    # The NLP layout: emb(x) is [N, L, C] and conv1d sees its transpose. Stride 1 runs without im2col on
+    # that memory; the gradient keeps the layout, so it flows back through the transpose without a copy.
+    x, w, b = RNG.standard_normal((3, 9, 5)), RNG.standard_normal((4, 5, 3)), RNG.standard_normal(4)
+    pad = (1, 1) if padding == "same" else (padding, padding)
+    xl = t64(x, True)
+    y = bx.conv1d(xl.transpose(1, 2), t64(w), t64(b), padding=padding)
+    np.testing.assert_allclose(y.detach().numpy(), np_conv1d(np.swapaxes(x, 1, 2), w, b, pad=pad), rtol=1e-12)
+    y.backward(t64(RNG.standard_normal(tuple(y.shape))))
+    assert xl.grad.is_contiguous() and tuple(xl.grad.shape) == (3, 9, 5)
+    assert bx.autograd.gradcheck(lambda a, c, d: bx.conv1d(a.transpose(1, 2), c, d, padding=padding),
+                                 (t64(x, True), t64(w, True), t64(b, True)))
+    assert bx.autograd.gradcheck(lambda a, c: bx.conv1d(a.t(), c, padding=padding),  # unbatched [L, C] -> [C, L]
+                                 (t64(x[0], True), t64(w, True)))
+
+
 def test_conv1d_unbatched_input():
     x, w = RNG.standard_normal((3, 7)), RNG.standard_normal((2, 3, 3))
     got = bx.conv1d(t64(x), t64(w), padding=1)

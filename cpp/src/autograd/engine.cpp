@@ -4,6 +4,7 @@
 // chain is fine): first to count, for every node, how many edges lead into it; then it runs nodes
 // in dependency order (a node runs once all gradients for its outputs have arrived), highest
 // sequence number first, summing gradients that reach the same output from several paths.
+#include <algorithm>
 #include <atomic>
 #include <queue>
 #include <unordered_map>
@@ -199,12 +200,46 @@ std::shared_ptr<FunctionNode> record(const std::string& name, const TensorList& 
 
 namespace {
 
+// True when t's elements fill [offset, offset + numel) exactly once: its strides, sorted, are those of a
+// contiguous tensor of the permuted shape (a transposed view of a contiguous buffer, say).
+bool is_dense(const Tensor& t) {
+  std::vector<std::pair<int64_t, int64_t>> dims;  // (stride, size)
+  for (int64_t d = 0; d < t.dim(); ++d)
+    if (t.shape()[d] != 1) dims.emplace_back(t.strides()[d], t.shape()[d]);
+  std::sort(dims.begin(), dims.end());
+  int64_t expected = 1;
+  for (const auto& [stride, size] : dims) {
+    if (stride != expected) return false;
+    expected *= size;
+  }
+  return true;
+}
+
+// a + b for two gradients laid out alike but not contiguously (conv1d's gradient of a transposed
+// embedding, say): one flat pass, and the sum keeps their layout instead of a strided walk.
+Tensor add_same_layout(const Tensor& a, const Tensor& b) {
+  const int64_t n = a.numel();
+  Tensor flat = Tensor::empty({n}, a.dtype());
+  dispatch_float(a.dtype(), "backward", [&](auto tag) {
+    using T = decltype(tag);
+    const T *ap = a.data<T>(), *bp = b.data<T>();
+    T* op = flat.data<T>();
+    parallel_for(n, kParallelGrain, [&](int64_t s, int64_t e) {
+      for (int64_t i = s; i < e; ++i) op[i] = ap[i] + bp[i];
+    });
+  });
+  return make_view(flat, a.shape(), a.strides(), 0);
+}
+
 void accumulate(Tensor& slot, const Tensor& g) {
   if (!g.defined()) return;
   if (!slot.defined()) {
     slot = g;
   } else if (slot.is_sparse() || g.is_sparse()) {
     slot = sparse_add(slot, g);
+  } else if (!slot.is_contiguous() && slot.shape() == g.shape() && slot.strides() == g.strides() &&
+             slot.dtype() == g.dtype() && is_floating(slot.dtype()) && is_dense(slot)) {
+    slot = add_same_layout(slot, g);
   } else {
     slot = add(slot, g);
   }

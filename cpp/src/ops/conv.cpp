@@ -1,6 +1,8 @@
 // conv1d and the 1-D pools, forward and fused backward side by side.
 //
-// conv1d (x [N, C, L], w [F, C/G, K] with G groups, output positions R = N * L_out):
+// conv1d with stride 1, dilation 1 and one group runs on a time-major copy of x with no im2col at all
+// (conv1d_time_major below). Any other conv1d (x [N, C, L], w [F, C/G, K] with G groups, output
+// positions R = N * L_out):
 //   forward   cols [R, C K] = im2col(x)                 every window unfolded, padding as zeros
 //             Yt [F, R] = W [F, C K] cols^T             ONE GEMM per group (the batch folded into R)
 //             y [N, F, L_out] = Yt + bias               one pass: rows of Yt copied block by block
@@ -21,6 +23,7 @@
 #include "backpropx/autograd.h"
 #include "backpropx/ops.h"
 #include "backpropx/ops/conv.h"
+#include "gemm_kernel.h"
 #include "kernel_utils.h"
 
 namespace backpropx {
@@ -152,6 +155,173 @@ Tensor group_block(const Tensor& m, const GroupSplit& s, int64_t g) {
                    m.offset() + g * (s.row_step * m.strides()[0] + s.col_step * m.strides()[1]));
 }
 
+// ---- conv1d with stride 1, dilation 1, one group (the NLP convolution): no im2col ---------------------
+// In time-major memory xt [N, Lp, C] (padding as zero rows) the window of output row r is the K C values
+// from xt + r C: the unfolded matrix is a view with row stride C whose rows overlap. With the batch folded
+// into time (R = N Lp - K + 1 rows; the K - 1 rows of each sample that straddle two samples are dropped),
+// each product is ONE GEMM and no window is copied:
+//   forward   Y [R, F] = windows(xt) [R, K C] wt^T               wt [F, K, C] = w permuted
+//             y [n, f, o] = Y[n Lp + o, f] + b[f]
+//   backward  G [R, F] = dy transposed (0 on the straddling rows); db[f] = sum of dy[:, f, :]
+//             dwt [F, K C] = G^T windows(xt)                     dw = dwt permuted back
+//             dxt[k : k + R] += G wt[:, k, :]   for each tap k   (K GEMMs into shifted rows: no col2im)
+struct TimeMajor {
+  int64_t N, C, L, F, K, Lp, pad, L_out;
+  int64_t rows() const { return N * Lp - K + 1; }
+};
+
+bool is_time_major(const Tensor& x3) {  // strides (any, 1, C): a transposed [N, L, C] tensor
+  return x3.strides()[1] == 1 && (x3.shape()[2] <= 1 || x3.strides()[2] == x3.shape()[1]) &&
+         (x3.shape()[0] <= 1 || x3.strides()[0] == x3.shape()[1] * x3.shape()[2]);
+}
+
+// xt [N, Lp, C]: x itself when it is time-major and unpadded, else a padded time-major copy.
+template <typename T>
+Tensor to_time_major(const Tensor& x, const TimeMajor& g, int64_t pad_right) {
+  if (g.pad == 0 && pad_right == 0 && is_time_major(x)) return x;
+  Tensor xt = Tensor::empty({g.N, g.Lp, g.C}, x.dtype());
+  const T* xp = x.data<T>();
+  T* dst = xt.data<T>();
+  const int64_t s0 = x.strides()[0], s1 = x.strides()[1], s2 = x.strides()[2];
+  parallel_for(g.N, 1, [&](int64_t n0, int64_t n1) {
+    for (int64_t n = n0; n < n1; ++n) {
+      T* xn = dst + n * g.Lp * g.C;
+      std::fill(xn, xn + g.pad * g.C, T(0));
+      std::fill(xn + (g.pad + g.L) * g.C, xn + g.Lp * g.C, T(0));
+      for (int64_t l = 0; l < g.L; ++l) {
+        T* row = xn + (g.pad + l) * g.C;
+        const T* src = xp + n * s0 + l * s2;
+        for (int64_t c = 0; c < g.C; ++c) row[c] = src[c * s1];
+      }
+    }
+  });
+  return xt;
+}
+
+Tensor conv1d_time_major(const Tensor& input, const Tensor& x3, const Tensor& weight, const Tensor& bias,
+                         int64_t pad_left, int64_t pad_right, int64_t L_out) {
+  const DType dt = input.dtype();
+  TimeMajor g{x3.shape()[0], x3.shape()[1], x3.shape()[2], weight.shape()[0], weight.shape()[2], 0, pad_left, L_out};
+  g.Lp = g.L + pad_left + pad_right;
+  const int64_t R = g.rows(), KC = g.K * g.C, F = g.F, C = g.C, K = g.K;
+  const Tensor x = x3.detach();
+  const Tensor w = weight.detach().contiguous();  // [F, C, K]
+  Tensor wt = Tensor::empty({F, K, C}, dt);
+  Tensor xt;
+  Tensor out = Tensor::empty({g.N, F, L_out}, dt);
+  dispatch_float(dt, "conv1d", [&](auto tag) {
+    using T = decltype(tag);
+    const T* wp = w.data<T>();
+    T* wtp = wt.data<T>();
+    for (int64_t f = 0; f < F; ++f)
+      for (int64_t c = 0; c < C; ++c)
+        for (int64_t k = 0; k < K; ++k) wtp[(f * K + k) * C + c] = wp[(f * C + c) * K + k];
+    xt = to_time_major<T>(x, g, pad_right);
+    Tensor y = scratch(1, {R, F}, dt);
+    // Y^T [F, R] (col-major = Y row-major) = wt [F, K C] windows^T (col-major, leading dim C)
+    gemm_kernels::run<T>(true, false, wtp, KC, xt.data<T>(), C, y.data<T>(), F, F, R, KC, T(1), T(0));
+    const T* yp = y.data<T>();
+    const T* bp = bias.defined() ? bias.data<T>() : nullptr;
+    const int64_t bs = bias.defined() ? bias.strides()[0] : 0;
+    T* op = out.data<T>();
+    parallel_for(g.N, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(F * L_out, 1)), [&](int64_t n0, int64_t n1) {
+      for (int64_t n = n0; n < n1; ++n)
+        for (int64_t f = 0; f < F; ++f) {
+          const T* src = yp + n * g.Lp * F + f;
+          T* dst = op + (n * F + f) * L_out;
+          const T b = bp ? bp[f * bs] : T(0);
+          for (int64_t o = 0; o < L_out; ++o) dst[o] = src[o * F] + b;
+        }
+    });
+  });
+  if (input.dim() == 2) out = make_view(out, {F, L_out}, {L_out, 1}, 0);
+
+  TensorList inputs{input, weight};
+  if (bias.defined()) inputs.push_back(bias);
+  if (!any_requires_grad(inputs)) return out;
+  const bool need_x = input.requires_grad(), need_w = weight.requires_grad();
+  const bool has_bias = bias.defined(), need_b = has_bias && bias.requires_grad();
+  const bool x_time_major = is_time_major(x3);
+  const Shape x_shape = input.shape(), w_shape = weight.shape();
+  auto node = record("Conv1dBackward", inputs, {out}, [=](const TensorList& grads, FunctionNode& nd) {
+    TensorList r(has_bias ? 3 : 2);
+    if (!grads[0].defined()) return r;
+    int slot = 0;
+    const Tensor xs = need_w ? nd.saved(slot++) : Tensor();
+    const Tensor wts = need_x ? nd.saved(slot++) : Tensor();
+    const Tensor gy = grads[0].contiguous();  // [N, F, L_out]
+    dispatch_float(dt, "conv1d", [&](auto tag) {
+      using T = decltype(tag);
+      const T* gp = gy.data<T>();
+      if (need_b) {
+        Tensor db = Tensor::empty({F}, dt);
+        T* dbp = db.data<T>();
+        for (int64_t f = 0; f < F; ++f) {
+          T s = 0;
+          for (int64_t n = 0; n < g.N; ++n) {
+            const T* row = gp + (n * F + f) * L_out;
+            for (int64_t o = 0; o < L_out; ++o) s += row[o];
+          }
+          dbp[f] = s;
+        }
+        r[2] = db;
+      }
+      if (!need_w && !need_x) return;
+      Tensor gm = scratch(1, {R, F}, dt);  // G [R, F]
+      T* gmp = gm.data<T>();
+      parallel_for(g.N, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(F * g.Lp, 1)), [&](int64_t n0, int64_t n1) {
+        for (int64_t n = n0; n < n1; ++n) {
+          T* dst = gmp + n * g.Lp * F;
+          const int64_t valid_end = std::min<int64_t>(g.Lp, R - n * g.Lp);  // the last sample has no tail
+          for (int64_t o = 0; o < L_out; ++o)
+            for (int64_t f = 0; f < F; ++f) dst[o * F + f] = gp[(n * F + f) * L_out + o];
+          std::fill(dst + L_out * F, dst + valid_end * F, T(0));
+        }
+      });
+      if (need_w) {  // dwt^T [K C, F] (col-major = dwt row-major) = windows^T G
+        Tensor dwt = scratch(0, {F, KC}, dt);
+        gemm_kernels::run<T>(false, true, xs.data<T>(), C, gmp, F, dwt.data<T>(), KC, KC, F, R, T(1), T(0));
+        Tensor dw = Tensor::empty(w_shape, dt);
+        const T* s = dwt.data<T>();
+        T* d = dw.data<T>();
+        for (int64_t f = 0; f < F; ++f)
+          for (int64_t c = 0; c < C; ++c)
+            for (int64_t k = 0; k < K; ++k) d[(f * C + c) * K + k] = s[(f * K + k) * C + c];
+        r[1] = dw;
+      }
+      if (need_x) {  // dxt[k : k + R] (col-major [C, R] per tap) += wt[:, k, :]^T G^T
+        Tensor dxt = Tensor::empty({g.N, g.Lp, C}, dt);
+        T* dxp = dxt.data<T>();
+        std::fill(dxp + R * C, dxp + g.N * g.Lp * C, T(0));  // the rows tap 0 does not write
+        const T* wtp = wts.data<T>();
+        for (int64_t k = 0; k < K; ++k)
+          gemm_kernels::run<T>(false, false, wtp + k * C, KC, gmp, F, dxp + k * C, C, C, R, F, T(1),
+                               k == 0 ? T(0) : T(1));
+        Tensor dx;
+        if (x_time_major) {  // the gradient keeps the input's layout
+          dx = make_view(dxt, {g.N, C, g.L}, {g.Lp * C, 1, C}, g.pad * C);
+        } else {
+          dx = Tensor::empty({g.N, C, g.L}, dt);
+          T* d = dx.data<T>();
+          parallel_for(g.N, 1, [&](int64_t n0, int64_t n1) {
+            for (int64_t n = n0; n < n1; ++n)
+              for (int64_t l = 0; l < g.L; ++l) {
+                const T* src = dxp + (n * g.Lp + g.pad + l) * C;
+                for (int64_t c = 0; c < C; ++c) d[(n * C + c) * g.L + l] = src[c];
+              }
+          });
+        }
+        if (x_shape.size() == 2) dx = make_view(dx, x_shape, {dx.strides()[1], dx.strides()[2]}, dx.offset());
+        r[0] = dx;
+      }
+    });
+    return r;
+  });
+  if (need_w) node->save(xt);
+  if (need_x) node->save(wt);
+  return out;
+}
+
 Tensor conv1d_impl(const Tensor& input, const Tensor& weight, const Tensor& bias, int64_t stride, int64_t pad_left,
                    int64_t pad_right, int64_t dilation, int64_t groups) {
   const char* op = "conv1d";
@@ -184,6 +354,8 @@ Tensor conv1d_impl(const Tensor& input, const Tensor& weight, const Tensor& bias
   BPX_CHECK(g.L_out >= 1, ValueError, op, ": input of shape ", shape_str(input.shape()), " padded by (", pad_left,
             ", ", pad_right, ") is shorter than the dilated kernel (", dilation * (g.K - 1) + 1,
             "): the output would be empty");
+
+  if (stride == 1 && dilation == 1 && groups == 1) return conv1d_time_major(input, x3, weight, bias, pad_left, pad_right, g.L_out);
 
   const DType dt = input.dtype();
   const int64_t R = g.rows(), CK = g.ck(), Cg = g.C / groups, Fg = g.F / groups, CgK = Cg * g.K;

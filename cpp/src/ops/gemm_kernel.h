@@ -4,6 +4,7 @@
 // baseline does and uses AVX-512 where it exists.
 #pragma once
 #include <cstdint>
+#include <type_traits>
 
 namespace backpropx::gemm_kernels {
 
@@ -25,5 +26,14 @@ const Kernels* avx512_kernels();  // nullptr when this build has none or the CPU
 
 const Kernels& active();           // avx512 where available, unless BACKPROPX_GEMM=baseline at start-up
 void select(const char* name);     // "baseline" | "avx512" | "auto"; throws ValueError otherwise
+
+// C (col-major, ldc) = alpha A B + beta C on the active kernels. Operands are read through their
+// leading dims only, so a "matrix" may have overlapping rows (conv1d's sliding windows).
+template <typename T>
+void run(bool a_row, bool b_row, const T* a, int64_t lda, const T* b, int64_t ldb, T* c, int64_t ldc, int64_t m,
+         int64_t n, int64_t k, T alpha, T beta) {
+  if constexpr (std::is_same_v<T, float>) active().f32(a_row, b_row, a, lda, b, ldb, c, ldc, m, n, k, alpha, beta);
+  else active().f64(a_row, b_row, a, lda, b, ldb, c, ldc, m, n, k, alpha, beta);
+}
 
 }  // namespace backpropx::gemm_kernels

@@ -10,7 +10,6 @@
 // rows; a gradient summed over a broadcast batch: the batch becomes the inner dimension).
 #include <algorithm>
 #include <cstring>
-#include <type_traits>
 #include <vector>
 
 #include "backpropx/autograd.h"
@@ -47,15 +46,6 @@ Layout layout_of(const Mat<T>& m, int64_t& ld) {
     return Layout::Col;
   }
   return Layout::None;
-}
-
-// C (col-major, ldc) = alpha A B + beta C through this CPU's GEMM kernels (gemm_kernel.h).
-template <typename T>
-void kernel_gemm(bool a_row, bool b_row, const T* a, int64_t lda, const T* b, int64_t ldb, T* c, int64_t ldc,
-                 int64_t m, int64_t n, int64_t k, T alpha, T beta) {
-  const gemm_kernels::Kernels& kernels = gemm_kernels::active();
-  if constexpr (std::is_same_v<T, float>) kernels.f32(a_row, b_row, a, lda, b, ldb, c, ldc, m, n, k, alpha, beta);
-  else kernels.f64(a_row, b_row, a, lda, b, ldb, c, ldc, m, n, k, alpha, beta);
 }
 
 // A contiguous row-major copy of m (for operands Eigen cannot map).
@@ -116,7 +106,7 @@ void gemm_raw(Mat<T> A, Mat<T> B, Mat<T> C, T alpha, T beta) {
     B = copy_rowmajor(B, bbuf);
     lb = layout_of(B, ldb);
   }
-  kernel_gemm<T>(la == Layout::Row, lb == Layout::Row, A.p, lda, B.p, ldb, C.p, ldc, M, N, k, alpha, beta);
+  gemm_kernels::run<T>(la == Layout::Row, lb == Layout::Row, A.p, lda, B.p, ldb, C.p, ldc, M, N, k, alpha, beta);
 }
 
 // Collapses dims (size, stride), outer to inner, into one uniformly strided dim; false if impossible.

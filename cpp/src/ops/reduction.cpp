@@ -209,19 +209,42 @@ static Tensor extreme(const Tensor& x, const Dims& dims, bool keepdim, bool is_m
     });
   });
   if (any_requires_grad({&x})) {
-    Shape keep = p.keep_shape;
+    // One pass per row of the [outer, inner] layout: the gradient is shared evenly among the elements
+    // equal to the extreme value (count 0, a NaN extreme: 0 * (g / 0), NaN, as the unfused formula).
+    Shape moved_shape, x_shape = x.shape();
+    std::vector<int64_t> perm, inverse(x.dim());
+    for (int64_t d = 0; d < x.dim(); ++d)
+      if (!p.reduced[d]) perm.push_back(d);
+    for (int64_t d = 0; d < x.dim(); ++d)
+      if (p.reduced[d]) perm.push_back(d);
+    for (size_t i = 0; i < perm.size(); ++i) {
+      moved_shape.push_back(x_shape[perm[i]]);
+      inverse[perm[i]] = static_cast<int64_t>(i);
+    }
+    const int64_t outer = p.outer, inner = p.inner;
     auto node = record(is_max ? "AmaxBackward" : "AminBackward", {x}, {out},
-                       [keep](const TensorList& g, FunctionNode& n) {
-      // the gradient is shared evenly among the elements equal to the extreme value
-      Tensor xv = n.saved(0), o = reshape(n.saved(1), keep);
-      Tensor hit = eq(xv, o).to(xv.dtype());
-      Dims rd;
-      for (size_t d = 0; d < keep.size(); ++d)
-        if (keep[d] == 1 && xv.shape()[d] != 1) rd.push_back(static_cast<int64_t>(d));
-      Tensor count = rd.empty() ? ones(keep, xv.dtype()) : sum(hit, rd, true);
-      return TensorList{mul(hit, div(reshape(g[0], keep), count))};
+                       [=](const TensorList& g, FunctionNode& n) {
+      const Tensor rows = n.saved(0), best = n.saved(1).contiguous(), go = g[0].contiguous();
+      Tensor gx = Tensor::empty(moved_shape, rows.dtype());
+      dispatch_float(rows.dtype(), is_max ? "amax" : "amin", [&](auto tag) {
+        using T = decltype(tag);
+        const T *xp = rows.data<T>(), *bp = best.data<T>(), *gp = go.data<T>();
+        T* dp = gx.data<T>();
+        parallel_for(outer, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(inner, 1)), [&](int64_t b, int64_t e) {
+          for (int64_t o = b; o < e; ++o) {
+            const T* r = xp + o * inner;
+            T* d = dp + o * inner;
+            int64_t count = 0;
+            for (int64_t i = 0; i < inner; ++i) count += r[i] == bp[o];
+            const T share = gp[o] / static_cast<T>(count);
+            for (int64_t i = 0; i < inner; ++i) d[i] = r[i] == bp[o] ? share : T(0) * share;
+          }
+        });
+      });
+      if (x_shape.empty()) return TensorList{reshape(gx, x_shape)};
+      return TensorList{permute(gx, inverse).contiguous()};
     });
-    node->save(x);
+    node->save(p.rows);
     node->save(out);
   }
   return out;
