@@ -89,7 +89,7 @@ Tensor embedding(const Tensor& ids_in, const Tensor& weight_in, std::optional<in
         using T = decltype(tag);
         T* dp = dw.data<T>();
         const T* gp = go.data<T>();
-        std::fill(dp, dp + V * D, T(0));
+        parallel_for(V * D, kParallelGrain * 4, [&](int64_t b, int64_t e) { std::fill(dp + b, dp + e, T(0)); });
         // Threads own disjoint column ranges of dW, so repeated ids need no atomics and the
         // summation order (by position) does not depend on the thread count.
         const int64_t col_grain = std::max<int64_t>(8, kParallelGrain / std::max<int64_t>(n, 1));

@@ -234,10 +234,17 @@ static Tensor extreme(const Tensor& x, const Dims& dims, bool keepdim, bool is_m
           for (int64_t o = b; o < e; ++o) {
             const T* r = xp + o * inner;
             T* d = dp + o * inner;
-            int64_t count = 0;
-            for (int64_t i = 0; i < inner; ++i) count += r[i] == bp[o];
-            const T share = gp[o] / static_cast<T>(count);
-            for (int64_t i = 0; i < inner; ++i) d[i] = r[i] == bp[o] ? share : T(0) * share;
+            const T best_o = bp[o];
+            T count = 0;  // a float count (exact below 2^24 elements): the compare-and-add vectorises
+            if (inner < (int64_t(1) << 24)) {
+              for (int64_t i = 0; i < inner; ++i) count += r[i] == best_o ? T(1) : T(0);
+            } else {
+              int64_t n_hits = 0;
+              for (int64_t i = 0; i < inner; ++i) n_hits += r[i] == best_o;
+              count = static_cast<T>(n_hits);
+            }
+            const T share = gp[o] / count, miss = T(0) * share;
+            for (int64_t i = 0; i < inner; ++i) d[i] = r[i] == best_o ? share : miss;
           }
         });
       });
