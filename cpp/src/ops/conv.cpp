@@ -161,8 +161,9 @@ Tensor group_block(const Tensor& m, const GroupSplit& s, int64_t g) {
 // into time (R = N Lp - K + 1 rows; the K - 1 rows of each sample that straddle two samples are dropped),
 // each product is ONE GEMM and no window is copied:
 //   forward   Y [R, F] = windows(xt) [R, K C] wt^T               wt [F, K, C] = w permuted
-//             y [n, f, o] = Y[n Lp + o, f] + b[f]
-//   backward  G [R, F] = dy transposed (0 on the straddling rows); db[f] = sum of dy[:, f, :]
+//             y [n, f, o] = Y[n Lp + o, f] + b[f]                 (Y kept as Y^T: rows copy whole)
+//   backward  G [R, F] = dy with the batch folded into R (kept as G^T; 0 on the straddling rows),
+//             db[f] = sum of dy[:, f, :]
 //             dwt [F, K C] = G^T windows(xt)                     dw = dwt permuted back
 //             dxt[k : k + R] += G wt[:, k, :]   for each tap k   (K GEMMs into shifted rows: no col2im)
 struct TimeMajor {
@@ -217,21 +218,21 @@ Tensor conv1d_time_major(const Tensor& input, const Tensor& x3, const Tensor& we
       for (int64_t c = 0; c < C; ++c)
         for (int64_t k = 0; k < K; ++k) wtp[(f * K + k) * C + c] = wp[(f * C + c) * K + k];
     xt = to_time_major<T>(x, g, pad_right);
-    Tensor y = scratch(1, {R, F}, dt);
-    // Y^T [F, R] (col-major = Y row-major) = wt [F, K C] windows^T (col-major, leading dim C)
-    gemm_kernels::run<T>(true, false, wtp, KC, xt.data<T>(), C, y.data<T>(), F, F, R, KC, T(1), T(0));
-    const T* yp = y.data<T>();
+    Tensor yt = scratch(1, {F, R}, dt);
+    // Y (col-major [R, F] = Y^T row-major) = windows [R, K C] (row-major, leading dim C) wt^T
+    gemm_kernels::run<T>(true, false, xt.data<T>(), C, wtp, KC, yt.data<T>(), R, R, F, KC, T(1), T(0));
+    const T* yp = yt.data<T>();
     const T* bp = bias.defined() ? bias.data<T>() : nullptr;
     const int64_t bs = bias.defined() ? bias.strides()[0] : 0;
     T* op = out.data<T>();
-    parallel_for(g.N, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(F * L_out, 1)), [&](int64_t n0, int64_t n1) {
-      for (int64_t n = n0; n < n1; ++n)
-        for (int64_t f = 0; f < F; ++f) {
-          const T* src = yp + n * g.Lp * F + f;
-          T* dst = op + (n * F + f) * L_out;
-          const T b = bp ? bp[f * bs] : T(0);
-          for (int64_t o = 0; o < L_out; ++o) dst[o] = src[o * F] + b;
-        }
+    parallel_for(g.N * F, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(L_out, 1)), [&](int64_t u0, int64_t u1) {
+      for (int64_t u = u0; u < u1; ++u) {  // out[n, f, :] = Y^T[f, n Lp : n Lp + L_out] + b[f]
+        const int64_t n = u / F, f = u % F;
+        const T* src = yp + f * R + n * g.Lp;
+        T* dst = op + u * L_out;
+        const T b = bp ? bp[f * bs] : T(0);
+        for (int64_t o = 0; o < L_out; ++o) dst[o] = src[o] + b;
+      }
     });
   });
   if (input.dim() == 2) out = make_view(out, {F, L_out}, {L_out, 1}, 0);
@@ -267,20 +268,20 @@ Tensor conv1d_time_major(const Tensor& input, const Tensor& x3, const Tensor& we
         r[2] = db;
       }
       if (!need_w && !need_x) return;
-      Tensor gm = scratch(1, {R, F}, dt);  // G [R, F]
+      Tensor gm = scratch(1, {F, R}, dt);  // G^T [F, R]
       T* gmp = gm.data<T>();
-      parallel_for(g.N, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(F * g.Lp, 1)), [&](int64_t n0, int64_t n1) {
-        for (int64_t n = n0; n < n1; ++n) {
-          T* dst = gmp + n * g.Lp * F;
-          const int64_t valid_end = std::min<int64_t>(g.Lp, R - n * g.Lp);  // the last sample has no tail
-          for (int64_t o = 0; o < L_out; ++o)
-            for (int64_t f = 0; f < F; ++f) dst[o * F + f] = gp[(n * F + f) * L_out + o];
-          std::fill(dst + L_out * F, dst + valid_end * F, T(0));
-        }
+      parallel_for(F, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(R, 1)), [&](int64_t f0, int64_t f1) {
+        for (int64_t f = f0; f < f1; ++f)
+          for (int64_t n = 0; n < g.N; ++n) {
+            T* dst = gmp + f * R + n * g.Lp;
+            const int64_t valid_end = std::min<int64_t>(g.Lp, R - n * g.Lp);  // the last sample has no tail
+            std::memcpy(dst, gp + (n * F + f) * L_out, sizeof(T) * L_out);
+            std::fill(dst + L_out, dst + valid_end, T(0));
+          }
       });
-      if (need_w) {  // dwt^T [K C, F] (col-major = dwt row-major) = windows^T G
+      if (need_w) {  // dwt^T [K C, F] (col-major = dwt row-major) = windows^T G (G col-major = G^T rows)
         Tensor dwt = scratch(0, {F, KC}, dt);
-        gemm_kernels::run<T>(false, true, xs.data<T>(), C, gmp, F, dwt.data<T>(), KC, KC, F, R, T(1), T(0));
+        gemm_kernels::run<T>(false, false, xs.data<T>(), C, gmp, R, dwt.data<T>(), KC, KC, F, R, T(1), T(0));
         Tensor dw = Tensor::empty(w_shape, dt);
         const T* s = dwt.data<T>();
         T* d = dw.data<T>();
@@ -295,7 +296,7 @@ Tensor conv1d_time_major(const Tensor& input, const Tensor& x3, const Tensor& we
         std::fill(dxp + R * C, dxp + g.N * g.Lp * C, T(0));  // the rows tap 0 does not write
         const T* wtp = wts.data<T>();
         for (int64_t k = 0; k < K; ++k)
-          gemm_kernels::run<T>(false, false, wtp + k * C, KC, gmp, F, dxp + k * C, C, C, R, F, T(1),
+          gemm_kernels::run<T>(false, true, wtp + k * C, KC, gmp, R, dxp + k * C, C, C, R, F, T(1),
                                k == 0 ? T(0) : T(1));
         Tensor dx;
         if (x_time_major) {  // the gradient keeps the input's layout
