@@ -205,3 +205,21 @@ def test_large_elementwise_runs_threaded_and_correct():
     t = bx.from_numpy(a)
     np.testing.assert_allclose((bx.tanh(t) * t + 1).numpy(), np.tanh(a) * a + 1, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(t.sum().item(), a.sum(dtype=np.float64), rtol=1e-4)
+
+
+def test_sum_and_mean_over_a_middle_block_match_float64_and_any_thread_count():
+    # [outer, red, inner] reductions run in place (no permuted copy), in a fixed order per output element
+    rng = np.random.default_rng(7)
+    a = rng.standard_normal((3, 4000, 2, 300)).astype(np.float32)
+    before = bx.get_num_threads()
+    results = []
+    for threads in (1, 2):
+        bx.set_num_threads(threads)
+        t = bx.tensor(a)
+        results.append((t.sum(dim=(1, 2)).numpy(), t.mean(dim=1).numpy(), t.sum(dim=0, keepdim=True).numpy()))
+    bx.set_num_threads(before)
+    for got, want in zip(results[0], (a.astype(np.float64).sum((1, 2)), a.astype(np.float64).mean(1),
+                                      a.astype(np.float64).sum(0, keepdims=True))):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=2e-4)
+    for x, y in zip(*results):
+        np.testing.assert_array_equal(x, y)

@@ -28,7 +28,7 @@ struct ReducePlan {
   std::vector<bool> reduced;
 };
 
-ReducePlan plan_reduce(const Tensor& x, const Dims& dims_in, bool keepdim, const char* op) {
+ReducePlan plan_reduce(const Tensor& x, const Dims& dims_in, bool keepdim, const char* op, bool materialize = true) {
   const int64_t nd = x.dim();
   ReducePlan p;
   p.reduced.assign(nd, dims_in.empty());
@@ -54,9 +54,64 @@ ReducePlan plan_reduce(const Tensor& x, const Dims& dims_in, bool keepdim, const
       p.out_shape.push_back(x.shape()[d]);
     }
   }
+  if (!materialize) return p;
   Tensor moved = nd ? permute(x.detach(), perm) : x.detach();
   p.rows = moved.contiguous();
   return p;
+}
+
+// A contiguous x whose reduced dims are one block [outer, red, inner] with inner > 1 (mean over the
+// sequence of [B, S, D], a bias gradient summed over the batch): summed row by row in place, with no
+// permuted copy. Each output element is summed by one thread in a fixed order (same result for any
+// thread count), in blocks of 128 rows added to a running total (a short cascade: the error grows with
+// 128 + red / 128, not red).
+bool middle_block(const Tensor& x, const std::vector<bool>& reduced, int64_t& outer, int64_t& red, int64_t& inner) {
+  if (!x.is_contiguous() || x.dim() == 0) return false;
+  int64_t first = -1, last = -1;
+  for (int64_t d = 0; d < x.dim(); ++d)
+    if (reduced[d] && x.shape()[d] != 1) {
+      if (first < 0) first = d;
+      last = d;
+    }
+  if (first < 0) return false;
+  outer = red = inner = 1;
+  for (int64_t d = 0; d < x.dim(); ++d) {
+    const int64_t n = x.shape()[d];
+    if (d < first) outer *= n;
+    else if (d > last) inner *= n;
+    else if (!reduced[d] && n != 1) return false;  // a kept dim inside the block
+    else red *= n;
+  }
+  return inner > 1;
+}
+
+template <typename T>
+Tensor sum_middle(const Tensor& x, int64_t outer, int64_t red, int64_t inner, const Shape& out_shape, T scale) {
+  constexpr int64_t kRowBlock = 128, kChunk = 1024;
+  Tensor out = Tensor::empty(out_shape, x.dtype());
+  const T* xp = x.data<T>();
+  T* op = out.data<T>();
+  const int64_t chunks = (inner + kChunk - 1) / kChunk;
+  parallel_for(outer * chunks, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(red * std::min(inner, kChunk), 1)),
+               [&](int64_t u0, int64_t u1) {
+    T part[kChunk];
+    for (int64_t u = u0; u < u1; ++u) {
+      const int64_t o = u / chunks, i0 = (u % chunks) * kChunk, n = std::min(kChunk, inner - i0);
+      T* total = op + o * inner + i0;
+      std::fill(total, total + n, T(0));
+      for (int64_t r0 = 0; r0 < red; r0 += kRowBlock) {
+        std::fill(part, part + n, T(0));
+        for (int64_t r = r0; r < std::min(red, r0 + kRowBlock); ++r) {
+          const T* row = xp + (o * red + r) * inner + i0;
+          for (int64_t i = 0; i < n; ++i) part[i] += row[i];
+        }
+        for (int64_t i = 0; i < n; ++i) total[i] += part[i];
+      }
+      if (scale != T(1))
+        for (int64_t i = 0; i < n; ++i) total[i] *= scale;
+    }
+  });
+  return out;
 }
 
 // out[o] = f(row o of length inner) for every outer row, threads over rows.
@@ -86,14 +141,24 @@ Tensor expand_back(const Tensor& g, const Shape& keep_shape, const Shape& x_shap
 // ---- sum / mean -----------------------------------------------------------------------------------
 
 Tensor sum(const Tensor& x, const Dims& dims, bool keepdim) {
-  ReducePlan p = plan_reduce(x, dims, keepdim, "sum");
+  ReducePlan p = plan_reduce(x, dims, keepdim, "sum", false);
   DType out_dtype = is_floating(x.dtype()) ? x.dtype() : DType::Int64;
-  Tensor rows_typed = p.rows.dtype() == out_dtype ? p.rows : p.rows.to(out_dtype);
-  p.rows = rows_typed;
-  Tensor out = dispatch_numeric(out_dtype, "sum", [&](auto tag) {
-    using T = decltype(tag);
-    return reduce_rows<T, T>(p, out_dtype, [](const T* r, int64_t n) { return row_sum(r, n); });
-  });
+  int64_t outer, red, inner;
+  Tensor out;
+  if (is_floating(x.dtype()) && middle_block(x, p.reduced, outer, red, inner)) {
+    out = dispatch_float(out_dtype, "sum", [&](auto tag) {
+      using T = decltype(tag);
+      return sum_middle<T>(x.detach(), outer, red, inner, p.out_shape, T(1));
+    });
+  } else {
+    p = plan_reduce(x, dims, keepdim, "sum");
+    Tensor rows_typed = p.rows.dtype() == out_dtype ? p.rows : p.rows.to(out_dtype);
+    p.rows = rows_typed;
+    out = dispatch_numeric(out_dtype, "sum", [&](auto tag) {
+      using T = decltype(tag);
+      return reduce_rows<T, T>(p, out_dtype, [](const T* r, int64_t n) { return row_sum(r, n); });
+    });
+  }
   if (any_requires_grad({&x})) {
     Shape keep = p.keep_shape, xs = x.shape();
     record("SumBackward", {x}, {out}, [keep, xs](const TensorList& g, FunctionNode&) {
@@ -106,11 +171,21 @@ Tensor sum(const Tensor& x, const Dims& dims, bool keepdim) {
 Tensor mean(const Tensor& x, const Dims& dims, bool keepdim) {
   BPX_CHECK(is_floating(x.dtype()), TypeError, "mean: expected a float32 or float64 tensor, got ",
             dtype_name(x.dtype()));
-  ReducePlan p = plan_reduce(x, dims, keepdim, "mean");
-  Tensor out = dispatch_float(x.dtype(), "mean", [&](auto tag) {
-    using T = decltype(tag);
-    return reduce_rows<T, T>(p, x.dtype(), [](const T* r, int64_t n) { return row_sum(r, n) / static_cast<T>(n); });
-  });
+  ReducePlan p = plan_reduce(x, dims, keepdim, "mean", false);
+  int64_t outer, red, inner;
+  Tensor out;
+  if (middle_block(x, p.reduced, outer, red, inner)) {
+    out = dispatch_float(x.dtype(), "mean", [&](auto tag) {
+      using T = decltype(tag);
+      return sum_middle<T>(x.detach(), outer, red, inner, p.out_shape, T(1) / static_cast<T>(red));
+    });
+  } else {
+    p = plan_reduce(x, dims, keepdim, "mean");
+    out = dispatch_float(x.dtype(), "mean", [&](auto tag) {
+      using T = decltype(tag);
+      return reduce_rows<T, T>(p, x.dtype(), [](const T* r, int64_t n) { return row_sum(r, n) / static_cast<T>(n); });
+    });
+  }
   if (any_requires_grad({&x})) {
     Shape keep = p.keep_shape, xs = x.shape();
     double scale = 1.0 / static_cast<double>(std::max<int64_t>(p.inner, 1));
