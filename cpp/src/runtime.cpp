@@ -5,7 +5,7 @@
 #include <thread>
 
 #include "backpropx/error.h"
-#include "ops/gemm_kernel.h"
+#include "ops/simd_kernels.h"
 
 #ifdef BACKPROPX_OPENMP
 #include <omp.h>
@@ -19,13 +19,13 @@ void set_num_threads(int n) {
   omp_set_num_threads(n);
 #endif
   Eigen::setNbThreads(n);
-  gemm_kernels::baseline_kernels().set_threads(n);
-  if (const gemm_kernels::Kernels* k = gemm_kernels::avx512_kernels()) k->set_threads(n);
+  simd_kernels::baseline_kernels().set_threads(n);
+  if (const simd_kernels::Kernels* k = simd_kernels::avx512_kernels()) k->set_threads(n);
 }
 
-void set_gemm_kernel(const std::string& name) { gemm_kernels::select(name.c_str()); }
+void set_simd_kernels(const std::string& name) { simd_kernels::select(name.c_str()); }
 
-std::string gemm_kernel() { return gemm_kernels::active().name; }
+std::string active_simd_kernels() { return simd_kernels::active().name; }
 
 int get_num_threads() {
 #ifdef BACKPROPX_OPENMP
@@ -40,8 +40,8 @@ std::string build_info() {
 #ifdef __FMA__
   s += ", FMA";
 #endif
-  s += std::string("; GEMM kernel: ") + gemm_kernels::active().name;
-  if (gemm_kernels::avx512_kernels()) s += " (AVX-512 available)";
+  s += std::string("; GEMM kernel: ") + simd_kernels::active().name;
+  if (simd_kernels::avx512_kernels()) s += " (AVX-512 available)";
 #ifdef BACKPROPX_OPENMP
   s += "; OpenMP: on";
 #else

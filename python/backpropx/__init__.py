@@ -64,18 +64,18 @@ def manual_seed(seed: int) -> None:
     _C.manual_seed(seed % 2 ** 64)
 
 
-def set_gemm_kernel(name: str) -> None:
+def set_simd_kernels(name: str) -> None:
     """Chooses the matrix-product kernels: 'auto' (AVX-512 where the CPU has it), 'baseline' or 'avx512'.
 
-    The start-up choice comes from the environment variable BACKPROPX_GEMM. `bx.set_gemm_kernel("baseline")`"""
+    The start-up choice comes from the environment variable BACKPROPX_KERNELS. `bx.set_simd_kernels("baseline")`"""
     if not isinstance(name, str):
-        raise TypeError(f"set_gemm_kernel: expected a str, got {type(name).__name__}")
-    _C.set_gemm_kernel(name)
+        raise TypeError(f"set_simd_kernels: expected a str, got {type(name).__name__}")
+    _C.set_simd_kernels(name)
 
 
-def gemm_kernel() -> str:
-    """The matrix-product kernels in use: 'baseline' or 'avx512'. `bx.gemm_kernel()`"""
-    return _C.gemm_kernel()
+def simd_kernels() -> str:
+    """The matrix-product kernels in use: 'baseline' or 'avx512'. `bx.simd_kernels()`"""
+    return _C.simd_kernels()
 
 
 def build_info() -> str:

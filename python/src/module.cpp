@@ -52,8 +52,8 @@ PYBIND11_MODULE(_C, m) {
   m.def("set_num_threads", &set_num_threads, py::arg("n"));
   m.def("get_num_threads", &get_num_threads);
   m.def("build_info", &build_info);
-  m.def("set_gemm_kernel", &set_gemm_kernel, py::arg("name"));
-  m.def("gemm_kernel", &gemm_kernel);
+  m.def("set_simd_kernels", &set_simd_kernels, py::arg("name"));
+  m.def("simd_kernels", &active_simd_kernels);
   m.def("manual_seed", [](uint64_t s) { manual_seed(s); }, py::arg("seed"));
   m.def("initial_seed", [] { return default_generator().initial_seed(); });
 }

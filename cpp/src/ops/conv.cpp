@@ -23,7 +23,7 @@
 #include "backpropx/autograd.h"
 #include "backpropx/ops.h"
 #include "backpropx/ops/conv.h"
-#include "gemm_kernel.h"
+#include "simd_kernels.h"
 #include "kernel_utils.h"
 
 namespace backpropx {
@@ -220,7 +220,7 @@ Tensor conv1d_time_major(const Tensor& input, const Tensor& x3, const Tensor& we
     xt = to_time_major<T>(x, g, pad_right);
     Tensor yt = scratch(1, {F, R}, dt);
     // Y (col-major [R, F] = Y^T row-major) = windows [R, K C] (row-major, leading dim C) wt^T
-    gemm_kernels::run<T>(true, false, xt.data<T>(), C, wtp, KC, yt.data<T>(), R, R, F, KC, T(1), T(0));
+    simd_kernels::run<T>(true, false, xt.data<T>(), C, wtp, KC, yt.data<T>(), R, R, F, KC, T(1), T(0));
     const T* yp = yt.data<T>();
     const T* bp = bias.defined() ? bias.data<T>() : nullptr;
     const int64_t bs = bias.defined() ? bias.strides()[0] : 0;
@@ -281,7 +281,7 @@ Tensor conv1d_time_major(const Tensor& input, const Tensor& x3, const Tensor& we
       });
       if (need_w) {  // dwt^T [K C, F] (col-major = dwt row-major) = windows^T G (G col-major = G^T rows)
         Tensor dwt = scratch(0, {F, KC}, dt);
-        gemm_kernels::run<T>(false, false, xs.data<T>(), C, gmp, R, dwt.data<T>(), KC, KC, F, R, T(1), T(0));
+        simd_kernels::run<T>(false, false, xs.data<T>(), C, gmp, R, dwt.data<T>(), KC, KC, F, R, T(1), T(0));
         Tensor dw = Tensor::empty(w_shape, dt);
         const T* s = dwt.data<T>();
         T* d = dw.data<T>();
@@ -296,7 +296,7 @@ Tensor conv1d_time_major(const Tensor& input, const Tensor& x3, const Tensor& we
         std::fill(dxp + R * C, dxp + g.N * g.Lp * C, T(0));  // the rows tap 0 does not write
         const T* wtp = wts.data<T>();
         for (int64_t k = 0; k < K; ++k)
-          gemm_kernels::run<T>(false, true, wtp + k * C, KC, gmp, R, dxp + k * C, C, C, R, F, T(1),
+          simd_kernels::run<T>(false, true, wtp + k * C, KC, gmp, R, dxp + k * C, C, C, R, F, T(1),
                                k == 0 ? T(0) : T(1));
         Tensor dx;
         if (x_time_major) {  // the gradient keeps the input's layout

@@ -1,4 +1,4 @@
-// Matrix products: one strided GEMM entry point on Eigen's kernels (gemm; gemm_kernel.h), and matmul / mm / bmm / linear on
+// Matrix products: one strided GEMM entry point on Eigen's kernels (gemm; simd_kernels.h), and matmul / mm / bmm / linear on
 // top of it, each with a hand-written backward that reuses the same GEMM with swapped strides.
 //
 // A matrix is (pointer, rows, cols, row stride, col stride). A matrix whose col stride is 1 maps to
@@ -15,7 +15,7 @@
 #include "backpropx/autograd.h"
 #include "backpropx/ops.h"
 #include "backpropx/runtime.h"
-#include "gemm_kernel.h"
+#include "simd_kernels.h"
 #include "kernel_utils.h"
 
 namespace backpropx {
@@ -106,7 +106,7 @@ void gemm_raw(Mat<T> A, Mat<T> B, Mat<T> C, T alpha, T beta) {
     B = copy_rowmajor(B, bbuf);
     lb = layout_of(B, ldb);
   }
-  gemm_kernels::run<T>(la == Layout::Row, lb == Layout::Row, A.p, lda, B.p, ldb, C.p, ldc, M, N, k, alpha, beta);
+  simd_kernels::run<T>(la == Layout::Row, lb == Layout::Row, A.p, lda, B.p, ldb, C.p, ldc, M, N, k, alpha, beta);
 }
 
 // Collapses dims (size, stride), outer to inner, into one uniformly strided dim; false if impossible.

@@ -14,6 +14,7 @@
 #include "backpropx/autograd.h"
 #include "backpropx/ops.h"
 #include "kernel_utils.h"
+#include "simd_kernels.h"
 
 namespace backpropx {
 
@@ -176,10 +177,8 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target_in, const Tensor&
       for (int64_t r = b; r < end; ++r) {
         const T* xr = xp + (r / inner) * C * inner + (r % inner);  // class c at xr[c * inner]
         T l;  // log-sum-exp of the row
-        if (inner == 1) {  // contiguous row: vectorised (SIMD exp)
-          Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>> row(xr, C);
-          const T m = row.maxCoeff();
-          l = m + std::log((row - m).exp().sum());
+        if (inner == 1) {  // contiguous row: this CPU's SIMD kernel (AVX-512 exp where it has it)
+          l = simd_kernels::logsumexp<T>(xr, C);
         } else {
           T m = -std::numeric_limits<T>::infinity();
           for (int64_t c = 0; c < C; ++c) m = std::max(m, xr[c * inner]);
@@ -253,16 +252,8 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target_in, const Tensor&
             const T coef_p = scale * ((T(1) - e) * wt + e * wtotal * invC);
             const T l = lp[r];
             const T sm = scale * e * invC;
-            if (inner == 1) {  // contiguous row: vectorised
-              using Arr = Eigen::Array<T, Eigen::Dynamic, 1>;
-              Eigen::Map<const Arr> row(xr, C);
-              Eigen::Map<Arr> drow(dr, C);
-              if (e > 0 && wp)
-                drow = coef_p * (row - l).exp() - sm * Eigen::Map<const Arr>(wp, C);
-              else if (e > 0)
-                drow = coef_p * (row - l).exp() - sm;
-              else
-                drow = coef_p * (row - l).exp();
+            if (inner == 1) {  // contiguous row: this CPU's SIMD kernel
+              simd_kernels::softmax_row<T>(xr, C, l, coef_p, e > 0 ? sm : T(0), e > 0 ? wp : nullptr, dr);
             } else if (e > 0) {
               for (int64_t c = 0; c < C; ++c)
                 dr[c * inner] = coef_p * std::exp(xr[c * inner] - l) - sm * (wp ? wp[c] : T(1));

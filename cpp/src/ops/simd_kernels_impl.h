@@ -1,15 +1,16 @@
-// One copy of the GEMM kernels, included by gemm_kernel_baseline.cpp and gemm_kernel_avx512.cpp
-// (each compiled with its own flags). BPX_GEMM_KERNELS names the function that returns this copy.
+// One copy of the kernels of simd_kernels.h, included by simd_kernels_baseline.cpp and simd_kernels_avx512.cpp
+// (each compiled with its own flags). BPX_SIMD_KERNELS names the function that returns this copy.
 //
-// The AVX-512 copy renames Eigen's namespace (see gemm_kernel_avx512.cpp): its inline template code
+// The AVX-512 copy renames Eigen's namespace (see simd_kernels_avx512.cpp): its inline template code
 // then has symbols of its own, so the linker can never merge it with the baseline copy (an ODR clash
 // that would run AVX-512 instructions on a CPU without them).
 #include <Eigen/Core>
+#include <cmath>
 #include <cstdint>
 
-#include "gemm_kernel.h"
+#include "simd_kernels.h"
 
-namespace backpropx::gemm_kernels {
+namespace backpropx::simd_kernels {
 
 namespace {
 
@@ -48,11 +49,35 @@ void gemm(bool a_row, bool b_row, const T* a, int64_t lda, const T* b, int64_t l
 
 void set_threads(int n) { Eigen::setNbThreads(n); }
 
+template <typename T>
+T logsumexp_impl(const T* x, int64_t n) {
+  const Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>> row(x, n);
+  const T m = row.maxCoeff();
+  return m + std::log((row - m).exp().sum());
+}
+
+template <typename T>
+void softmax_row_impl(const T* x, int64_t n, T lse, T coef, T shift, const T* w, T* d) {
+  using Arr = Eigen::Array<T, Eigen::Dynamic, 1>;
+  const Eigen::Map<const Arr> row(x, n);
+  Eigen::Map<Arr> out(d, n);
+  if (w) out = coef * (row - lse).exp() - shift * Eigen::Map<const Arr>(w, n);
+  else if (shift != T(0)) out = coef * (row - lse).exp() - shift;
+  else out = coef * (row - lse).exp();
+}
+
 }  // namespace
 
-const Kernels& BPX_GEMM_KERNELS() {
-  static const Kernels kernels{BPX_GEMM_NAME, &gemm<float>, &gemm<double>, &set_threads};
+const Kernels& BPX_SIMD_KERNELS() {
+  static const Kernels kernels{BPX_SIMD_NAME,
+                               &gemm<float>,
+                               &gemm<double>,
+                               &set_threads,
+                               &logsumexp_impl<float>,
+                               &logsumexp_impl<double>,
+                               &softmax_row_impl<float>,
+                               &softmax_row_impl<double>};
   return kernels;
 }
 
-}  // namespace backpropx::gemm_kernels
+}  // namespace backpropx::simd_kernels

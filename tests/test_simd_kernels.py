@@ -1,6 +1,7 @@
-"""Both GEMM kernel copies (the build's baseline SIMD and AVX-512, picked at run time) give the same
-products: the matrix-product ops of the registry, forward against NumPy and gradcheck, under each
-kernel this CPU can run; and the kernel choice itself (bx.set_gemm_kernel, BACKPROPX_GEMM)."""
+"""Both copies of the SIMD kernels (the build's baseline SIMD and AVX-512, picked at run time) give the
+same results: the registry's ops that run on them (matrix products, conv1d, RNNs, attention,
+cross_entropy), forward against NumPy and gradcheck, under each copy this CPU can run; and the choice
+itself (bx.set_simd_kernels, BACKPROPX_KERNELS)."""
 import os
 import subprocess
 import sys
@@ -11,21 +12,21 @@ import pytest
 import backpropx as bx
 import test_registry as reg
 
-GEMM_OPS = {"matmul", "mm", "bmm", "linear", "lstm_layer", "gru_layer", "rnn_tanh_layer", "lstm_cell", "gru_cell",
-            "scaled_dot_product_attention", "conv1d"}
-GEMM_CASES = [c for c in reg.CASES if c.values[0].name in GEMM_OPS]
-GEMM_GRAD_CASES = [c for c in GEMM_CASES if c.values[0].differentiable]
+SIMD_OPS = {"matmul", "mm", "bmm", "linear", "lstm_layer", "gru_layer", "rnn_tanh_layer", "lstm_cell", "gru_cell",
+            "scaled_dot_product_attention", "conv1d", "cross_entropy", "functional.cross_entropy"}
+SIMD_CASES = [c for c in reg.CASES if c.values[0].name in SIMD_OPS]
+SIMD_GRAD_CASES = [c for c in SIMD_CASES if c.values[0].differentiable]
 
 
 def runnable_kernels():
     names = ["baseline"]
-    before = bx.gemm_kernel()
+    before = bx.simd_kernels()
     try:
-        bx.set_gemm_kernel("avx512")
+        bx.set_simd_kernels("avx512")
         names.append("avx512")
     except ValueError:
         pass
-    bx.set_gemm_kernel(before)
+    bx.set_simd_kernels(before)
     return names
 
 
@@ -34,20 +35,20 @@ KERNELS = runnable_kernels()
 
 @pytest.fixture(params=KERNELS)
 def kernel(request):
-    before = bx.gemm_kernel()
-    bx.set_gemm_kernel(request.param)
-    assert bx.gemm_kernel() == request.param
+    before = bx.simd_kernels()
+    bx.set_simd_kernels(request.param)
+    assert bx.simd_kernels() == request.param
     yield request.param
-    bx.set_gemm_kernel(before)
+    bx.set_simd_kernels(before)
 
 
 @pytest.mark.parametrize("dtype_name", list(reg.DTYPES))
-@pytest.mark.parametrize("info,sample", GEMM_CASES)
+@pytest.mark.parametrize("info,sample", SIMD_CASES)
 def test_forward_matches_numpy_under_each_kernel(kernel, info, sample, dtype_name):
     reg.test_forward_matches_numpy(info, sample, dtype_name)
 
 
-@pytest.mark.parametrize("info,sample", GEMM_GRAD_CASES)
+@pytest.mark.parametrize("info,sample", SIMD_GRAD_CASES)
 def test_gradcheck_under_each_kernel(kernel, info, sample):
     reg.test_gradcheck_float64(info, sample)
 
@@ -73,21 +74,21 @@ def test_large_products_agree_with_numpy(kernel, shape, threads):
 
 def test_an_unknown_kernel_is_refused_with_the_choices():
     with pytest.raises(ValueError, match="expected 'auto', 'baseline' or 'avx512', got 'sse9'"):
-        bx.set_gemm_kernel("sse9")
+        bx.set_simd_kernels("sse9")
     with pytest.raises(TypeError, match="expected a str"):
-        bx.set_gemm_kernel(2)
+        bx.set_simd_kernels(2)
 
 
 def test_auto_prefers_avx512_where_the_cpu_runs_it():
-    before = bx.gemm_kernel()
-    bx.set_gemm_kernel("auto")
-    assert bx.gemm_kernel() == KERNELS[-1]
+    before = bx.simd_kernels()
+    bx.set_simd_kernels("auto")
+    assert bx.simd_kernels() == KERNELS[-1]
     assert f"GEMM kernel: {KERNELS[-1]}" in bx.build_info()
-    bx.set_gemm_kernel(before)
+    bx.set_simd_kernels(before)
 
 
 def test_the_environment_variable_sets_the_start_up_kernel():
-    code = "import backpropx as bx; print(bx.gemm_kernel())"
-    env = dict(os.environ, BACKPROPX_GEMM="baseline")
+    code = "import backpropx as bx; print(bx.simd_kernels())"
+    env = dict(os.environ, BACKPROPX_KERNELS="baseline")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "baseline"

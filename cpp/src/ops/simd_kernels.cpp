@@ -1,19 +1,19 @@
-// Picks the GEMM kernels for this CPU (see gemm_kernel.h).
-#include "gemm_kernel.h"
+// Picks the GEMM kernels for this CPU (see simd_kernels.h).
+#include "simd_kernels.h"
 
 #include <cstdlib>
 #include <cstring>
 
 #include "backpropx/error.h"
 
-namespace backpropx::gemm_kernels {
+namespace backpropx::simd_kernels {
 
-#ifdef BPX_HAVE_AVX512_GEMM
-const Kernels& avx512_copy();  // gemm_kernel_avx512.cpp
+#ifdef BPX_HAVE_AVX512_KERNELS
+const Kernels& avx512_copy();  // simd_kernels_avx512.cpp
 #endif
 
 const Kernels* avx512_kernels() {
-#ifdef BPX_HAVE_AVX512_GEMM
+#ifdef BPX_HAVE_AVX512_KERNELS
   static const bool runs = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
                            __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw");
   return runs ? &avx512_copy() : nullptr;
@@ -36,7 +36,7 @@ const Kernels* pick(const char* name) {
 
 const Kernels*& current() {
   static const Kernels* k = [] {
-    const char* env = std::getenv("BACKPROPX_GEMM");
+    const char* env = std::getenv("BACKPROPX_KERNELS");
     const Kernels* chosen = env ? pick(env) : nullptr;
     return chosen ? chosen : pick("auto");
   }();
@@ -50,9 +50,9 @@ const Kernels& active() { return *current(); }
 void select(const char* name) {
   const Kernels* k = pick(name);
   BPX_CHECK(k != nullptr || std::strcmp(name, "avx512") != 0, ValueError,
-            "set_gemm_kernel: 'avx512' is not available (this CPU or this build has no AVX-512 GEMM)");
-  BPX_CHECK(k != nullptr, ValueError, "set_gemm_kernel: expected 'auto', 'baseline' or 'avx512', got '", name, "'");
+            "set_simd_kernels: 'avx512' is not available (this CPU or this build has no AVX-512 GEMM)");
+  BPX_CHECK(k != nullptr, ValueError, "set_simd_kernels: expected 'auto', 'baseline' or 'avx512', got '", name, "'");
   current() = k;
 }
 
-}  // namespace backpropx::gemm_kernels
+}  // namespace backpropx::simd_kernels
