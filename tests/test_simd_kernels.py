@@ -83,7 +83,7 @@ def test_auto_prefers_avx512_where_the_cpu_runs_it():
     before = bx.simd_kernels()
     bx.set_simd_kernels("auto")
     assert bx.simd_kernels() == KERNELS[-1]
-    assert f"GEMM kernel: {KERNELS[-1]}" in bx.build_info()
+    assert f"SIMD kernels: {KERNELS[-1]}" in bx.build_info()
     bx.set_simd_kernels(before)
 
 

@@ -40,7 +40,7 @@ std::string build_info() {
 #ifdef __FMA__
   s += ", FMA";
 #endif
-  s += std::string("; GEMM kernel: ") + simd_kernels::active().name;
+  s += std::string("; SIMD kernels: ") + simd_kernels::active().name;
   if (simd_kernels::avx512_kernels()) s += " (AVX-512 available)";
 #ifdef BACKPROPX_OPENMP
   s += "; OpenMP: on";

@@ -65,7 +65,7 @@ def manual_seed(seed: int) -> None:
 
 
 def set_simd_kernels(name: str) -> None:
-    """Chooses the matrix-product kernels: 'auto' (AVX-512 where the CPU has it), 'baseline' or 'avx512'.
+    """Chooses the SIMD kernels (GEMM, cross-entropy): 'auto' (AVX-512 where the CPU has it), 'baseline', 'avx512'.
 
     The start-up choice comes from the environment variable BACKPROPX_KERNELS. `bx.set_simd_kernels("baseline")`"""
     if not isinstance(name, str):
@@ -74,7 +74,7 @@ def set_simd_kernels(name: str) -> None:
 
 
 def simd_kernels() -> str:
-    """The matrix-product kernels in use: 'baseline' or 'avx512'. `bx.simd_kernels()`"""
+    """The SIMD kernels in use (GEMM, cross-entropy): 'baseline' or 'avx512'. `bx.simd_kernels()`"""
     return _C.simd_kernels()
 
 
