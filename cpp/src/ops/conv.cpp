@@ -214,9 +214,11 @@ Tensor conv1d_time_major(const Tensor& input, const Tensor& x3, const Tensor& we
     using T = decltype(tag);
     const T* wp = w.data<T>();
     T* wtp = wt.data<T>();
-    for (int64_t f = 0; f < F; ++f)
-      for (int64_t c = 0; c < C; ++c)
-        for (int64_t k = 0; k < K; ++k) wtp[(f * K + k) * C + c] = wp[(f * C + c) * K + k];
+    parallel_for(F, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(KC, 1)), [&](int64_t f0, int64_t f1) {
+      for (int64_t f = f0; f < f1; ++f)
+        for (int64_t c = 0; c < C; ++c)
+          for (int64_t k = 0; k < K; ++k) wtp[(f * K + k) * C + c] = wp[(f * C + c) * K + k];
+    });
     xt = to_time_major<T>(x, g, pad_right);
     Tensor yt = scratch(1, {F, R}, dt);
     // Y (col-major [R, F] = Y^T row-major) = windows [R, K C] (row-major, leading dim C) wt^T
@@ -254,40 +256,34 @@ Tensor conv1d_time_major(const Tensor& input, const Tensor& x3, const Tensor& we
     dispatch_float(dt, "conv1d", [&](auto tag) {
       using T = decltype(tag);
       const T* gp = gy.data<T>();
-      if (need_b) {
-        Tensor db = Tensor::empty({F}, dt);
-        T* dbp = db.data<T>();
-        for (int64_t f = 0; f < F; ++f) {
-          T s = 0;
-          for (int64_t n = 0; n < g.N; ++n) {
-            const T* row = gp + (n * F + f) * L_out;
-            for (int64_t o = 0; o < L_out; ++o) s += row[o];
-          }
-          dbp[f] = s;
-        }
-        r[2] = db;
-      }
-      if (!need_w && !need_x) return;
       Tensor gm = scratch(1, {F, R}, dt);  // G^T [F, R]
+      Tensor db = need_b ? Tensor::empty({F}, dt) : Tensor();
       T* gmp = gm.data<T>();
+      T* dbp = need_b ? db.data<T>() : nullptr;
       parallel_for(F, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(R, 1)), [&](int64_t f0, int64_t f1) {
-        for (int64_t f = f0; f < f1; ++f)
+        for (int64_t f = f0; f < f1; ++f) {
           for (int64_t n = 0; n < g.N; ++n) {
             T* dst = gmp + f * R + n * g.Lp;
             const int64_t valid_end = std::min<int64_t>(g.Lp, R - n * g.Lp);  // the last sample has no tail
             std::memcpy(dst, gp + (n * F + f) * L_out, sizeof(T) * L_out);
             std::fill(dst + L_out, dst + valid_end, T(0));
           }
+          if (dbp) dbp[f] = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>(gmp + f * R, R).sum();
+        }
       });
+      if (need_b) r[2] = db;
+      if (!need_w && !need_x) return;
       if (need_w) {  // dwt^T [K C, F] (col-major = dwt row-major) = windows^T G (G col-major = G^T rows)
         Tensor dwt = scratch(0, {F, KC}, dt);
         simd_kernels::run<T>(false, false, xs.data<T>(), C, gmp, R, dwt.data<T>(), KC, KC, F, R, T(1), T(0));
         Tensor dw = Tensor::empty(w_shape, dt);
         const T* s = dwt.data<T>();
         T* d = dw.data<T>();
-        for (int64_t f = 0; f < F; ++f)
-          for (int64_t c = 0; c < C; ++c)
-            for (int64_t k = 0; k < K; ++k) d[(f * C + c) * K + k] = s[(f * K + k) * C + c];
+        parallel_for(F, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(KC, 1)), [&](int64_t f0, int64_t f1) {
+          for (int64_t f = f0; f < f1; ++f)
+            for (int64_t c = 0; c < C; ++c)
+              for (int64_t k = 0; k < K; ++k) d[(f * C + c) * K + k] = s[(f * K + k) * C + c];
+        });
         r[1] = dw;
       }
       if (need_x) {  // dxt[k : k + R] (col-major [C, R] per tap) += wt[:, k, :]^T G^T

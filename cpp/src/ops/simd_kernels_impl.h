@@ -21,12 +21,26 @@ template <typename T>
 using OutMap = Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::ColMajor>, Eigen::Unaligned,
                           Eigen::OuterStride<>>;
 
+constexpr int64_t kParallelZero = 1 << 16;  // elements of C
+
+int nb_threads() { return Eigen::nbThreads(); }
+
 template <typename T, int AO, int BO>
 void gemm_ordered(const T* a, int64_t lda, const T* b, int64_t ldb, T* c, int64_t ldc, int64_t m, int64_t n,
                   int64_t k, T alpha, T beta) {
   ConstMap<T, AO> A(a, m, k, Eigen::OuterStride<>(lda));
   ConstMap<T, BO> B(b, k, n, Eigen::OuterStride<>(ldb));
   OutMap<T> C(c, m, n, Eigen::OuterStride<>(ldc));
+  if (beta == T(0) && m * n >= kParallelZero && nb_threads() > 1) {
+    // `C = A B` would zero C on one thread first (Eigen evaluates it as setZero, then +=): zero the
+    // columns on all threads instead, so the second core does not wait through a serial memset.
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static)
+#endif
+    for (int64_t j = 0; j < n; ++j)
+      for (int64_t i = 0; i < m; ++i) c[j * ldc + i] = T(0);  // a plain loop: no std template here (see top)
+    beta = T(1);
+  }
   if (beta == T(0)) {
     if (alpha == T(1)) C.noalias() = A * B;
     else C.noalias() = (alpha * A) * B;
