@@ -377,3 +377,40 @@ def test_loads_a_torch_optimizer_state_dict(name, kw):
         opt.step()
     np.testing.assert_allclose(w.detach().numpy(), tw.detach().numpy(), rtol=1e-12, atol=1e-14)
     assert not math.isnan(float(w.detach().numpy().sum()))
+
+
+@pytest.mark.parametrize("cls,kw", [(bx.optim.Adam, {}), (bx.optim.Adam, {"amsgrad": True, "weight_decay": 0.1}),
+                                    (bx.optim.AdamW, {})])
+def test_adam_updates_a_whole_group_in_one_call_like_one_parameter_at_a_time(cls, kw):
+    # mixed sizes (one spans several chunks of the fused loop) and dtypes in one group, with the numpy reference
+    rng = np.random.default_rng(3)
+    shapes = [(70000,), (3, 5), (1,), (40000, 2)]
+    dtypes = [bx.float32, bx.float64, bx.float32, bx.float64]
+    init = [rng.standard_normal(s) for s in shapes]
+    grads = [[rng.standard_normal(s) for s in shapes] for _ in range(3)]
+    params = [bx.tensor(a, dtype=d, requires_grad=True) for a, d in zip(init, dtypes)]
+    opt = cls(params, lr=0.01, **kw)
+    for step_grads in grads:
+        for p, g, d in zip(params, step_grads, dtypes):
+            p.grad = bx.tensor(g, dtype=d)
+        opt.step()
+    for i, (p, d) in enumerate(zip(params, dtypes)):
+        want = adam_ref(init[i], [g[i] for g in grads], 0.01, decoupled=cls is bx.optim.AdamW,
+                        **({"weight_decay": 0.01} if cls is bx.optim.AdamW else kw))
+        tol = 1e-5 if d == bx.float32 else 1e-12
+        np.testing.assert_allclose(p.detach().numpy(), want, rtol=tol, atol=tol)
+        assert opt.state[p]["step"] == 3
+
+
+def test_a_bad_parameter_leaves_the_whole_group_untouched():
+    good = bx.tensor([1.0, 2.0], requires_grad=True)
+    emb = bx.nn.Embedding(5, 2, sparse=True)  # Adam refuses its row-sparse gradient
+    opt = bx.optim.Adam([good, emb.weight], lr=0.1)
+    good.grad = bx.tensor([0.5, 0.5])
+    emb(bx.tensor([1, 3])).sum().backward()
+    before = emb.weight.detach().numpy().copy()
+    with pytest.raises(RuntimeError, match="SparseAdam"):
+        opt.step()
+    np.testing.assert_array_equal(good.detach().numpy(), [1.0, 2.0])
+    np.testing.assert_array_equal(emb.weight.detach().numpy(), before)
+    assert opt.state[good]["step"] == 0

@@ -84,58 +84,105 @@ void sgd_step(Tensor& param, const Tensor& grad_in, Tensor& buf, double lr, doub
   param.bump_version();
 }
 
-void adam_step(Tensor& param, const Tensor& grad_in, Tensor& m, Tensor& v, Tensor& vmax, int64_t step, double lr,
-               double beta1, double beta2, double eps, double weight_decay, bool decoupled, bool amsgrad,
-               bool maximize) {
-  BPX_CHECK(param.is_contiguous(), ValueError, "adam: parameters must be contiguous");
-  BPX_CHECK(step >= 1, ValueError, "adam: step must be >= 1, got ", step);
-  refuse_sparse(decoupled ? "AdamW" : "Adam", grad_in, "SparseAdam");
-  Tensor grad = grad_in.to(param.dtype()).contiguous();
-  BPX_CHECK(grad.shape() == param.shape(), ValueError, "adam: gradient of shape ", shape_str(grad.shape()),
-            " for a parameter of shape ", shape_str(param.shape()));
-  check_state("adam", param, m, "exp_avg");
-  check_state("adam", param, v, "exp_avg_sq");
-  if (amsgrad) check_state("adam", param, vmax, "max_exp_avg_sq");
+namespace {
+
+// One Adam update of elements [b, e) of one parameter (in blocks of Eigen arrays: the sqrt and the
+// division vectorise; std::sqrt does not, with math-errno).
+template <typename T>
+void adam_range(T* p, const T* g, T* mp, T* vp, T* vmp, int64_t b, int64_t e, int64_t step, double lr, double beta1,
+                double beta2, double eps, double weight_decay, bool decoupled, bool maximize) {
   const double bc1 = 1 - std::pow(beta1, static_cast<double>(step));
   const double bc2 = 1 - std::pow(beta2, static_cast<double>(step));
-  dispatch_float(param.dtype(), "adam", [&](auto tag) {
-    using T = decltype(tag);
-    T* p = param.data<T>();
-    const T* g = grad.data<T>();
-    T* mp = m.data<T>();
-    T* vp = v.data<T>();
-    T* vmp = amsgrad ? vmax.data<T>() : nullptr;
-    const T b1 = T(beta1), b2 = T(beta2), wd = T(weight_decay), eps_ = T(eps);
-    const T step_size = T(lr / bc1), inv_sqrt_bc2 = T(1.0 / std::sqrt(bc2));
-    const T decay = T(1.0 - lr * weight_decay);
-    // blocks of Eigen arrays: the sqrt and the division vectorise (std::sqrt does not, with math-errno)
-    using Arr = Eigen::Array<T, Eigen::Dynamic, 1>;
-    using Map = Eigen::Map<Arr>;
-    parallel_for(param.numel(), kParallelGrain, [&](int64_t s, int64_t e) {
-      alignas(64) T dbuf[1024];
-      for (int64_t b = s; b < e; b += 1024) {
-        const int64_t n = std::min<int64_t>(1024, e - b);
-        Map P(p + b, n), M(mp + b, n), V(vp + b, n), D(dbuf, n);
-        Eigen::Map<const Arr> G(g + b, n);
-        if (maximize) D = -G;
-        else D = G;
-        if (weight_decay != 0) {
-          if (decoupled) P *= decay;
-          else D += wd * P;
-        }
-        M = b1 * M + (T(1) - b1) * D;
-        V = b2 * V + (T(1) - b2) * D * D;
-        if (vmp) {
-          Map VM(vmp + b, n);
-          VM = VM.max(V);
-          P -= step_size * M / (VM.sqrt() * inv_sqrt_bc2 + eps_);
-        } else {
-          P -= step_size * M / (V.sqrt() * inv_sqrt_bc2 + eps_);
-        }
-      }
-    });
+  const T b1 = T(beta1), b2 = T(beta2), wd = T(weight_decay), eps_ = T(eps);
+  const T step_size = T(lr / bc1), inv_sqrt_bc2 = T(1.0 / std::sqrt(bc2));
+  const T decay = T(1.0 - lr * weight_decay);
+  using Arr = Eigen::Array<T, Eigen::Dynamic, 1>;
+  using Map = Eigen::Map<Arr>;
+  alignas(64) T dbuf[1024];
+  for (int64_t s = b; s < e; s += 1024) {
+    const int64_t n = std::min<int64_t>(1024, e - s);
+    Map P(p + s, n), M(mp + s, n), V(vp + s, n), D(dbuf, n);
+    Eigen::Map<const Arr> G(g + s, n);
+    if (maximize) D = -G;
+    else D = G;
+    if (weight_decay != 0) {
+      if (decoupled) P *= decay;
+      else D += wd * P;
+    }
+    M = b1 * M + (T(1) - b1) * D;
+    V = b2 * V + (T(1) - b2) * D * D;
+    if (vmp) {
+      Map VM(vmp + s, n);
+      VM = VM.max(V);
+      P -= step_size * M / (VM.sqrt() * inv_sqrt_bc2 + eps_);
+    } else {
+      P -= step_size * M / (V.sqrt() * inv_sqrt_bc2 + eps_);
+    }
+  }
+}
+
+}  // namespace
+
+void adam_step_multi(std::vector<Tensor>& params, const std::vector<Tensor>& grads_in, std::vector<Tensor>& m,
+                     std::vector<Tensor>& v, std::vector<Tensor>& vmax,
+                     const std::vector<int64_t>& steps, double lr, double beta1, double beta2, double eps,
+                     double weight_decay, bool decoupled, bool amsgrad, bool maximize) {
+  const char* op = decoupled ? "AdamW" : "Adam";
+  const size_t n = params.size();
+  BPX_CHECK(grads_in.size() == n && m.size() == n && v.size() == n && steps.size() == n && (!amsgrad || vmax.size() == n),
+            ValueError, "adam: got ", n, " parameters but ", grads_in.size(), " gradients, ", m.size(), " exp_avg, ",
+            v.size(), " exp_avg_sq and ", steps.size(), " step counts");
+  // Every check first, so a bad parameter leaves all of them untouched.
+  std::vector<Tensor> grads(n);
+  for (size_t i = 0; i < n; ++i) {
+    Tensor& param = params[i];
+    BPX_CHECK(param.is_contiguous(), ValueError, "adam: parameters must be contiguous");
+    BPX_CHECK(steps[i] >= 1, ValueError, "adam: step must be >= 1, got ", steps[i]);
+    BPX_CHECK(is_floating(param.dtype()), TypeError, "adam: parameters must be float32 or float64, got ",
+              dtype_name(param.dtype()));
+    refuse_sparse(op, grads_in[i], "SparseAdam");
+    grads[i] = grads_in[i].to(param.dtype()).contiguous();
+    BPX_CHECK(grads[i].shape() == param.shape(), ValueError, "adam: gradient of shape ", shape_str(grads[i].shape()),
+              " for a parameter of shape ", shape_str(param.shape()));
+    check_state("adam", param, m[i], "exp_avg");
+    check_state("adam", param, v[i], "exp_avg_sq");
+    if (amsgrad) check_state("adam", param, vmax[i], "max_exp_avg_sq");
+  }
+  // All parameters as one list of chunks in one parallel loop (as torch's fused Adam): no fork, join or
+  // Python call per parameter, and the small ones (biases, norms) share a thread's work.
+  constexpr int64_t kChunk = 16384;
+  struct Chunk {
+    size_t param;
+    int64_t begin, end;
+  };
+  std::vector<Chunk> chunks;
+  for (size_t i = 0; i < n; ++i)
+    for (int64_t b = 0; b < params[i].numel(); b += kChunk)
+      chunks.push_back({i, b, std::min(params[i].numel(), b + kChunk)});
+  parallel_for(static_cast<int64_t>(chunks.size()), 2, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      const Chunk& ch = chunks[static_cast<size_t>(c)];
+      const size_t i = ch.param;
+      Tensor& vm = amsgrad ? vmax[i] : params[i];  // unused without amsgrad
+      if (params[i].dtype() == DType::Float32)
+        adam_range<float>(params[i].data<float>(), grads[i].data<float>(), m[i].data<float>(), v[i].data<float>(),
+                          amsgrad ? vm.data<float>() : nullptr, ch.begin, ch.end, steps[i], lr, beta1, beta2, eps,
+                          weight_decay, decoupled, maximize);
+      else
+        adam_range<double>(params[i].data<double>(), grads[i].data<double>(), m[i].data<double>(),
+                           v[i].data<double>(), amsgrad ? vm.data<double>() : nullptr, ch.begin, ch.end, steps[i], lr,
+                           beta1, beta2, eps, weight_decay, decoupled, maximize);
+    }
   });
-  param.bump_version();
+  for (Tensor& param : params) param.bump_version();
+}
+
+void adam_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, Tensor& vmax, int64_t step, double lr,
+               double beta1, double beta2, double eps, double weight_decay, bool decoupled, bool amsgrad,
+               bool maximize) {
+  std::vector<Tensor> ps{param}, gs{grad}, ms{m}, vs{v}, vms;
+  if (amsgrad) vms.push_back(vmax);
+  adam_step_multi(ps, gs, ms, vs, vms, {step}, lr, beta1, beta2, eps, weight_decay, decoupled, amsgrad, maximize);
 }
 
 void rmsprop_step(Tensor& param, const Tensor& grad_in, Tensor& sq, Tensor& buf, Tensor& gavg, double lr,

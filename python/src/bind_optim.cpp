@@ -25,6 +25,14 @@ void bind_optim(py::module_& m) {
               maximize);
   }, "param"_a, "grad"_a, "exp_avg"_a, "exp_avg_sq"_a, "max_exp_avg_sq"_a, "step"_a, "lr"_a, "beta1"_a, "beta2"_a,
      "eps"_a, "weight_decay"_a, "decoupled"_a, "amsgrad"_a, "maximize"_a);
+  m.def("_adam_step_multi", [](TensorList params, const TensorList& grads, TensorList exp_avg, TensorList exp_avg_sq,
+                               TensorList max_sq, const std::vector<int64_t>& steps, double lr, double beta1,
+                               double beta2, double eps, double weight_decay, bool decoupled, bool amsgrad,
+                               bool maximize) {
+    adam_step_multi(params, grads, exp_avg, exp_avg_sq, max_sq, steps, lr, beta1, beta2, eps, weight_decay, decoupled,
+                    amsgrad, maximize);
+  }, "params"_a, "grads"_a, "exp_avg"_a, "exp_avg_sq"_a, "max_exp_avg_sq"_a, "steps"_a, "lr"_a, "beta1"_a,
+     "beta2"_a, "eps"_a, "weight_decay"_a, "decoupled"_a, "amsgrad"_a, "maximize"_a);
   m.def("_rmsprop_step", [](Tensor param, const Tensor& grad, Tensor square_avg, py::object buf, py::object grad_avg,
                             double lr, double alpha, double eps, double weight_decay, double momentum, bool centered,
                             bool maximize) {

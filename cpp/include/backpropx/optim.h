@@ -20,6 +20,13 @@ void adam_step(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_a
                int64_t step, double lr, double beta1, double beta2, double eps, double weight_decay, bool decoupled,
                bool amsgrad, bool maximize);
 
+// Adam/AdamW on a list of parameters at once (each with its own state and step count), in one parallel
+// loop over all their elements; the checks run before any update.
+void adam_step_multi(std::vector<Tensor>& params, const std::vector<Tensor>& grads, std::vector<Tensor>& exp_avg,
+                     std::vector<Tensor>& exp_avg_sq, std::vector<Tensor>& max_exp_avg_sq,
+                     const std::vector<int64_t>& steps, double lr, double beta1,
+                     double beta2, double eps, double weight_decay, bool decoupled, bool amsgrad, bool maximize);
+
 // RMSprop, as torch.optim.RMSprop. momentum_buf is used only when momentum > 0, grad_avg only when
 // centered (both may be undefined otherwise).
 void rmsprop_step(Tensor& param, const Tensor& grad, Tensor& square_avg, Tensor& momentum_buf, Tensor& grad_avg,

@@ -211,17 +211,44 @@ class Adam(Optimizer):
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                                       amsgrad=amsgrad, maximize=maximize))
 
-    def _update(self, group, p, grad):
+    def step(self, closure: Optional[Callable[[], Any]] = None) -> Any:
+        """One update of every parameter that has a gradient: each group in one C++ call (one parallel loop
+        over all its parameters, as torch's fused Adam); closure (optional) re-evaluates and returns the loss."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        with no_grad():
+            for group in self.param_groups:
+                params = [p for p in group["params"] if p.grad is not None]
+                if not params:
+                    continue
+                states = [self._state_of(group, p) for p in params]
+                beta1, beta2 = group["betas"]
+                _C._adam_step_multi(params, [p.grad for p in params], [s["exp_avg"] for s in states],
+                                    [s["exp_avg_sq"] for s in states],
+                                    [s["max_exp_avg_sq"] for s in states] if group["amsgrad"] else [],
+                                    [s["step"] + 1 for s in states], group["lr"], beta1, beta2, group["eps"],
+                                    group["weight_decay"], self._decoupled, group["amsgrad"], group["maximize"])
+                for s in states:  # counted once the update went through, as a failed step changes nothing
+                    s["step"] += 1
+        return loss
+
+    def _state_of(self, group, p):
         state = self.state.get(p)
         if not state:
             state = self.state[p] = {"step": 0, "exp_avg": _zeros_like(p), "exp_avg_sq": _zeros_like(p)}
         if group["amsgrad"] and state.get("max_exp_avg_sq") is None:
             state["max_exp_avg_sq"] = _zeros_like(p)
-        state["step"] += 1
+        return state
+
+    def _update(self, group, p, grad):
+        state = self._state_of(group, p)
         beta1, beta2 = group["betas"]
-        _C._adam_step(p, grad, state["exp_avg"], state["exp_avg_sq"], state.get("max_exp_avg_sq"), state["step"],
+        _C._adam_step(p, grad, state["exp_avg"], state["exp_avg_sq"], state.get("max_exp_avg_sq"), state["step"] + 1,
                       group["lr"], beta1, beta2, group["eps"], group["weight_decay"], self._decoupled,
                       group["amsgrad"], group["maximize"])
+        state["step"] += 1
 
 
 class AdamW(Adam):
