@@ -7,6 +7,10 @@
 #include <Eigen/Core>
 #include <cmath>
 #include <cstdint>
+#include <stdlib.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "simd_kernels.h"
 
@@ -52,13 +56,54 @@ void gemm_ordered(const T* a, int64_t lda, const T* b, int64_t ldb, T* c, int64_
 }
 
 template <typename T>
-void gemm(bool a_row, bool b_row, const T* a, int64_t lda, const T* b, int64_t ldb, T* c, int64_t ldc, int64_t m,
-          int64_t n, int64_t k, T alpha, T beta) {
+void gemm_one(bool a_row, bool b_row, const T* a, int64_t lda, const T* b, int64_t ldb, T* c, int64_t ldc, int64_t m,
+              int64_t n, int64_t k, T alpha, T beta) {
   constexpr int R = Eigen::RowMajor, Cm = Eigen::ColMajor;
   if (a_row && b_row) gemm_ordered<T, R, R>(a, lda, b, ldb, c, ldc, m, n, k, alpha, beta);
   else if (a_row) gemm_ordered<T, R, Cm>(a, lda, b, ldb, c, ldc, m, n, k, alpha, beta);
   else if (b_row) gemm_ordered<T, Cm, R>(a, lda, b, ldb, c, ldc, m, n, k, alpha, beta);
   else gemm_ordered<T, Cm, Cm>(a, lda, b, ldb, c, ldc, m, n, k, alpha, beta);
+}
+
+// Eigen's own threading shares the packed panels between threads and meets at a barrier per block; for
+// a C with one short side (conv1d's 100 filters, a recurrent step's 20 rows, a [10000, 400] decoder
+// gradient) that costs more than it saves (measured on 2 Zen 5 cores: [800 x 200] x [200 x 20] 84
+// GFLOP/s with 2 threads vs 193 with 1; [640 x 3196] x [3196 x 100] 246 vs 402 split by hand). There C is
+// cut along its long side into one independent single-threaded GEMM per thread. A long inner dimension
+// (k > 4096: the decoder's input gradient) or a squarish C stays with Eigen.
+bool split_by_hand(int64_t m, int64_t n, int64_t k, int threads) {
+  static const bool enabled = !getenv("BPX_NO_GEMM_SPLIT");  // for measurements
+  if (!enabled) return false;
+  const int64_t lo = m < n ? m : n, hi = m < n ? n : m;  // no std:: templates in this file (see top)
+  return threads > 1 && k <= 4096 && (hi > 4 * lo || lo <= 128) && hi >= 16 * threads && m * n * k >= (1 << 21);
+}
+
+template <typename T>
+void gemm(bool a_row, bool b_row, const T* a, int64_t lda, const T* b, int64_t ldb, T* c, int64_t ldc, int64_t m,
+          int64_t n, int64_t k, T alpha, T beta) {
+  const int threads = nb_threads();
+#ifdef _OPENMP
+  if (!omp_in_parallel() && split_by_hand(m, n, k, threads)) {
+#pragma omp parallel num_threads(threads)
+    {
+      const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+      if (m >= n) {  // rows of C (and of A), in multiples of 48 (the AVX-512 kernel's row panel)
+        const int64_t per = (m + nt - 1) / nt, step = (per + 47) / 48 * 48;
+        const int64_t r0 = t * step < m ? t * step : m, r1 = r0 + step < m ? r0 + step : m;
+        if (r1 > r0)
+          gemm_one(a_row, b_row, a_row ? a + r0 * lda : a + r0, lda, b, ldb, c + r0, ldc, r1 - r0, n, k, alpha, beta);
+      } else {  // columns of C (and of B)
+        const int64_t per = (n + nt - 1) / nt;
+        const int64_t c0 = t * per < n ? t * per : n, c1 = c0 + per < n ? c0 + per : n;
+        if (c1 > c0)
+          gemm_one(a_row, b_row, a, lda, b_row ? b + c0 : b + c0 * ldb, ldb, c + c0 * ldc, ldc, m, c1 - c0, k, alpha,
+                   beta);
+      }
+    }
+    return;
+  }
+#endif
+  gemm_one(a_row, b_row, a, lda, b, ldb, c, ldc, m, n, k, alpha, beta);
 }
 
 void set_threads(int n) { Eigen::setNbThreads(n); }
