@@ -310,3 +310,24 @@ def test_pools_against_torch(name, kw):
     yo.backward(bx.tensor(g))
     yt.backward(torch.tensor(g))
     np.testing.assert_allclose(xo.grad.numpy(), xt.grad.numpy(), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_conv1d_stride_one_matches_the_reference_on_random_shapes(seed):
+    # the time-major path (no im2col) on edge shapes: one output position, padding wider than the input,
+    # one sample, K = 1, with or without bias, gradient for only some inputs, both layouts of x
+    rng = np.random.default_rng(seed)
+    N, C, F, K = (int(v) for v in (rng.integers(1, 4), rng.integers(1, 6), rng.integers(1, 5), rng.integers(1, 5)))
+    L = int(rng.integers(K, K + 4)) if seed % 2 else int(rng.integers(1, 3))
+    pad = int(rng.integers(0, 4)) if seed % 2 == 0 else int(rng.integers(0, 2))
+    if L + 2 * pad < K:
+        pad = K
+    x, w, b = rng.standard_normal((N, C, L)), rng.standard_normal((F, C, K)), rng.standard_normal(F)
+    for time_major in (False, True):
+        xt = t64(np.swapaxes(x, 1, 2).copy()).transpose(1, 2) if time_major else t64(x)
+        got = bx.conv1d(xt, t64(w), t64(b) if seed % 3 else None, padding=pad).numpy()
+        np.testing.assert_allclose(got, np_conv1d(x, w, b if seed % 3 else None, pad=(pad, pad)), rtol=1e-10,
+                                   atol=1e-12)
+    wanted = [(True, True), (True, False), (False, True)][seed % 3]
+    xs, ws = t64(x, wanted[0]), t64(w, wanted[1])
+    assert bx.autograd.gradcheck(lambda a, c: bx.conv1d(a, c, padding=pad), (xs, ws))
