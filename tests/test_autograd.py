@@ -252,3 +252,12 @@ def test_amax_and_amin_share_the_gradient_among_ties_over_any_dims():
     z = bx.tensor([[[4.0, 1.0], [4.0, 0.0]]], requires_grad=True)
     bx.amax(z, dim=(0, 1)).backward(bx.tensor([2.0, 3.0]))
     np.testing.assert_allclose(z.grad.numpy(), [[[1.0, 3.0], [1.0, 0.0]]])
+
+
+def test_amax_backward_sees_an_in_place_change_of_its_input():
+    x = bx.randn(3, 4, requires_grad=True)
+    m = bx.amax(x, dim=0)
+    with bx.no_grad():
+        x.add_(1)
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        m.sum().backward()

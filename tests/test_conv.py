@@ -331,3 +331,14 @@ def test_conv1d_stride_one_matches_the_reference_on_random_shapes(seed):
     wanted = [(True, True), (True, False), (False, True)][seed % 3]
     xs, ws = t64(x, wanted[0]), t64(w, wanted[1])
     assert bx.autograd.gradcheck(lambda a, c: bx.conv1d(a, c, padding=pad), (xs, ws))
+
+
+def test_conv1d_empty_batch_and_in_place_changes_after_forward():
+    assert tuple(F.conv1d(bx.zeros(0, 3, 5), bx.ones(2, 3, 3)).shape) == (0, 2, 3)
+    for stride in (1, 2):
+        x, w = bx.randn(2, 3, 7, requires_grad=True), bx.randn(4, 3, 3, requires_grad=True)
+        y = F.conv1d(x, w, stride=stride)
+        with bx.no_grad():
+            w.add_(1)
+        with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+            y.sum().backward()

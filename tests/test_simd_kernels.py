@@ -92,3 +92,11 @@ def test_the_environment_variable_sets_the_start_up_kernel():
     env = dict(os.environ, BACKPROPX_KERNELS="baseline")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "baseline"
+
+
+def test_an_unusable_environment_choice_warns_and_falls_back_to_auto():
+    code = "import backpropx as bx; print(bx.simd_kernels())"
+    env = dict(os.environ, BACKPROPX_KERNELS="sse9")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == KERNELS[-1]
+    assert "BACKPROPX_KERNELS=sse9 is not available here" in out.stderr

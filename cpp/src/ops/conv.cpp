@@ -199,6 +199,16 @@ Tensor to_time_major(const Tensor& x, const TimeMajor& g, int64_t pad_right) {
   return xt;
 }
 
+// wt [F, K, C] = w [F, C, K] permuted (the window rows are time-major).
+template <typename T>
+void permute_weight(const T* w, int64_t F, int64_t C, int64_t K, T* wt) {
+  parallel_for(F, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(C * K, 1)), [&](int64_t f0, int64_t f1) {
+    for (int64_t f = f0; f < f1; ++f)
+      for (int64_t c = 0; c < C; ++c)
+        for (int64_t k = 0; k < K; ++k) wt[(f * K + k) * C + c] = w[(f * C + c) * K + k];
+  });
+}
+
 Tensor conv1d_time_major(const Tensor& input, const Tensor& x3, const Tensor& weight, const Tensor& bias,
                          int64_t pad_left, int64_t pad_right, int64_t L_out) {
   const DType dt = input.dtype();
@@ -214,11 +224,7 @@ Tensor conv1d_time_major(const Tensor& input, const Tensor& x3, const Tensor& we
     using T = decltype(tag);
     const T* wp = w.data<T>();
     T* wtp = wt.data<T>();
-    parallel_for(F, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(KC, 1)), [&](int64_t f0, int64_t f1) {
-      for (int64_t f = f0; f < f1; ++f)
-        for (int64_t c = 0; c < C; ++c)
-          for (int64_t k = 0; k < K; ++k) wtp[(f * K + k) * C + c] = wp[(f * C + c) * K + k];
-    });
+    permute_weight<T>(wp, F, C, K, wtp);
     xt = to_time_major<T>(x, g, pad_right);
     Tensor yt = scratch(1, {F, R}, dt);
     // Y (col-major [R, F] = Y^T row-major) = windows [R, K C] (row-major, leading dim C) wt^T
@@ -249,9 +255,11 @@ Tensor conv1d_time_major(const Tensor& input, const Tensor& x3, const Tensor& we
   auto node = record("Conv1dBackward", inputs, {out}, [=](const TensorList& grads, FunctionNode& nd) {
     TensorList r(has_bias ? 3 : 2);
     if (!grads[0].defined()) return r;
+    // x and w themselves are saved (their versions catch an in-place change); the time-major copy of x
+    // (none when x already is) and the permuted w are rebuilt here, as the im2col path rebuilds its columns.
     int slot = 0;
     const Tensor xs = need_w ? nd.saved(slot++) : Tensor();
-    const Tensor wts = need_x ? nd.saved(slot++) : Tensor();
+    const Tensor ws = need_x ? nd.saved(slot++).contiguous() : Tensor();
     const Tensor gy = grads[0].contiguous();  // [N, F, L_out]
     dispatch_float(dt, "conv1d", [&](auto tag) {
       using T = decltype(tag);
@@ -274,8 +282,9 @@ Tensor conv1d_time_major(const Tensor& input, const Tensor& x3, const Tensor& we
       if (need_b) r[2] = db;
       if (!need_w && !need_x) return;
       if (need_w) {  // dwt^T [K C, F] (col-major = dwt row-major) = windows^T G (G col-major = G^T rows)
+        const Tensor xt_b = to_time_major<T>(xs, g, pad_right);
         Tensor dwt = scratch(0, {F, KC}, dt);
-        simd_kernels::run<T>(false, false, xs.data<T>(), C, gmp, R, dwt.data<T>(), KC, KC, F, R, T(1), T(0));
+        simd_kernels::run<T>(false, false, xt_b.data<T>(), C, gmp, R, dwt.data<T>(), KC, KC, F, R, T(1), T(0));
         Tensor dw = Tensor::empty(w_shape, dt);
         const T* s = dwt.data<T>();
         T* d = dw.data<T>();
@@ -290,6 +299,8 @@ Tensor conv1d_time_major(const Tensor& input, const Tensor& x3, const Tensor& we
         Tensor dxt = Tensor::empty({g.N, g.Lp, C}, dt);
         T* dxp = dxt.data<T>();
         std::fill(dxp + R * C, dxp + g.N * g.Lp * C, T(0));  // the rows tap 0 does not write
+        Tensor wts = Tensor::empty({F, K, C}, dt);
+        permute_weight<T>(ws.data<T>(), F, C, K, wts.data<T>());
         const T* wtp = wts.data<T>();
         for (int64_t k = 0; k < K; ++k)
           simd_kernels::run<T>(false, true, wtp + k * C, KC, gmp, R, dxp + k * C, C, C, R, F, T(1),
@@ -314,8 +325,8 @@ Tensor conv1d_time_major(const Tensor& input, const Tensor& x3, const Tensor& we
     });
     return r;
   });
-  if (need_w) node->save(xt);
-  if (need_x) node->save(wt);
+  if (need_w) node->save(x);
+  if (need_x) node->save(weight);
   return out;
 }
 
@@ -352,7 +363,8 @@ Tensor conv1d_impl(const Tensor& input, const Tensor& weight, const Tensor& bias
             ", ", pad_right, ") is shorter than the dilated kernel (", dilation * (g.K - 1) + 1,
             "): the output would be empty");
 
-  if (stride == 1 && dilation == 1 && groups == 1) return conv1d_time_major(input, x3, weight, bias, pad_left, pad_right, g.L_out);
+  if (stride == 1 && dilation == 1 && groups == 1 && g.N > 0)
+    return conv1d_time_major(input, x3, weight, bias, pad_left, pad_right, g.L_out);
 
   const DType dt = input.dtype();
   const int64_t R = g.rows(), CK = g.ck(), Cg = g.C / groups, Fg = g.F / groups, CgK = Cg * g.K;

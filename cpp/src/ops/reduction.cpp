@@ -299,7 +299,9 @@ static Tensor extreme(const Tensor& x, const Dims& dims, bool keepdim, bool is_m
     const int64_t outer = p.outer, inner = p.inner;
     auto node = record(is_max ? "AmaxBackward" : "AminBackward", {x}, {out},
                        [=](const TensorList& g, FunctionNode& n) {
-      const Tensor rows = n.saved(0), best = n.saved(1).contiguous(), go = g[0].contiguous();
+      const Tensor xs = n.saved(0);  // x itself (its version catches an in-place change); rows rebuilt here
+      const Tensor rows = x_shape.empty() ? xs.contiguous() : permute(xs, perm).contiguous();
+      const Tensor best = n.saved(1).contiguous(), go = g[0].contiguous();
       Tensor gx = Tensor::empty(moved_shape, rows.dtype());
       dispatch_float(rows.dtype(), is_max ? "amax" : "amin", [&](auto tag) {
         using T = decltype(tag);
@@ -326,7 +328,7 @@ static Tensor extreme(const Tensor& x, const Dims& dims, bool keepdim, bool is_m
       if (x_shape.empty()) return TensorList{reshape(gx, x_shape)};
       return TensorList{permute(gx, inverse).contiguous()};
     });
-    node->save(p.rows);
+    node->save(x);
     node->save(out);
   }
   return out;

@@ -1,6 +1,7 @@
 // Picks the GEMM kernels for this CPU (see simd_kernels.h).
 #include "simd_kernels.h"
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -38,6 +39,9 @@ const Kernels*& current() {
   static const Kernels* k = [] {
     const char* env = std::getenv("BACKPROPX_KERNELS");
     const Kernels* chosen = env ? pick(env) : nullptr;
+    if (env && !chosen)  // start-up: nothing to raise to, so say it once and go on with auto
+      std::fprintf(stderr, "backpropx: BACKPROPX_KERNELS=%s is not available here (expected auto, baseline or "
+                   "avx512 on a CPU with AVX-512); using auto\n", env);
     return chosen ? chosen : pick("auto");
   }();
   return k;
