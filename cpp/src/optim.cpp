@@ -177,14 +177,6 @@ void adam_step_multi(std::vector<Tensor>& params, const std::vector<Tensor>& gra
   for (Tensor& param : params) param.bump_version();
 }
 
-void adam_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, Tensor& vmax, int64_t step, double lr,
-               double beta1, double beta2, double eps, double weight_decay, bool decoupled, bool amsgrad,
-               bool maximize) {
-  std::vector<Tensor> ps{param}, gs{grad}, ms{m}, vs{v}, vms;
-  if (amsgrad) vms.push_back(vmax);
-  adam_step_multi(ps, gs, ms, vs, vms, {step}, lr, beta1, beta2, eps, weight_decay, decoupled, amsgrad, maximize);
-}
-
 void rmsprop_step(Tensor& param, const Tensor& grad_in, Tensor& sq, Tensor& buf, Tensor& gavg, double lr,
                   double alpha, double eps, double weight_decay, double momentum, bool centered, bool maximize) {
   BPX_CHECK(param.is_contiguous(), ValueError, "rmsprop: parameters must be contiguous");

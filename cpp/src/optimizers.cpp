@@ -144,7 +144,10 @@ Adam::Adam(std::string name, std::vector<ParamGroup> groups, const AdamOptions& 
 
 void Adam::step() {
   NoGradGuard ng;
-  for (auto& g : param_groups())
+  for (auto& g : param_groups()) {  // each group in one call: one parallel loop over all its parameters
+    std::vector<Tensor> params, grads, exp_avg, exp_avg_sq, max_exp_avg_sq;
+    std::vector<int64_t> steps;
+    std::vector<ParamState*> states;
     for (auto& p : g.params) {
       Tensor grad = p.grad();
       if (!grad.defined()) continue;
@@ -154,11 +157,20 @@ void Adam::step() {
         s.buf1 = zeros(p.shape(), p.dtype());
       }
       if (options.amsgrad() && !s.buf2.defined()) s.buf2 = zeros(p.shape(), p.dtype());
-      ++s.step;
-      Tensor param = p;
-      adam_step(param, grad, s.buf0, s.buf1, s.buf2, s.step, *g.lr, options.beta1(), options.beta2(), options.eps(),
-                options.weight_decay(), decoupled_, options.amsgrad(), options.maximize());
+      params.push_back(p);
+      grads.push_back(grad);
+      exp_avg.push_back(s.buf0);
+      exp_avg_sq.push_back(s.buf1);
+      if (options.amsgrad()) max_exp_avg_sq.push_back(s.buf2);
+      steps.push_back(s.step + 1);
+      states.push_back(&s);
     }
+    if (params.empty()) continue;
+    adam_step_multi(params, grads, exp_avg, exp_avg_sq, max_exp_avg_sq, steps, *g.lr, options.beta1(),
+                    options.beta2(), options.eps(), options.weight_decay(), decoupled_, options.amsgrad(),
+                    options.maximize());
+    for (ParamState* s : states) ++s->step;  // counted once the update went through
+  }
 }
 
 AdamW::AdamW(std::vector<ParamGroup> groups, const AdamOptions& o) : Adam("AdamW", std::move(groups), o, true) {}

@@ -14,14 +14,9 @@ void sgd_step(Tensor& param, const Tensor& grad, Tensor& momentum_buf, double lr
               double weight_decay, bool nesterov, bool maximize, bool first_step);
 
 // Adam/AdamW, as torch.optim.Adam (L2 weight decay added to the gradient) or AdamW (decoupled:
-// param *= 1 - lr*wd). step is the 1-based step count after this update. max_exp_avg_sq is used
-// only with amsgrad.
-void adam_step(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_avg_sq, Tensor& max_exp_avg_sq,
-               int64_t step, double lr, double beta1, double beta2, double eps, double weight_decay, bool decoupled,
-               bool amsgrad, bool maximize);
-
-// Adam/AdamW on a list of parameters at once (each with its own state and step count), in one parallel
-// loop over all their elements; the checks run before any update.
+// param *= 1 - lr*wd), on a list of parameters at once, each with its own state and 1-based step count
+// after this update (max_exp_avg_sq is used only with amsgrad), in one parallel loop over all their
+// elements; the checks run before any update.
 void adam_step_multi(std::vector<Tensor>& params, const std::vector<Tensor>& grads, std::vector<Tensor>& exp_avg,
                      std::vector<Tensor>& exp_avg_sq, std::vector<Tensor>& max_exp_avg_sq,
                      const std::vector<int64_t>& steps, double lr, double beta1,

@@ -26,6 +26,7 @@ struct ReducePlan {
   Shape out_shape;   // result shape (keepdim or not)
   Shape keep_shape;  // result shape with reduced dims kept as 1
   std::vector<bool> reduced;
+  std::vector<int64_t> perm;  // kept dims, then reduced dims: x permuted by it gives rows
 };
 
 ReducePlan plan_reduce(const Tensor& x, const Dims& dims_in, bool keepdim, const char* op, bool materialize = true) {
@@ -38,7 +39,7 @@ ReducePlan plan_reduce(const Tensor& x, const Dims& dims_in, bool keepdim, const
     BPX_CHECK(!p.reduced[w], ValueError, op, ": dim ", w, " appears multiple times in the list of dims");
     p.reduced[w] = true;
   }
-  std::vector<int64_t> perm;
+  std::vector<int64_t>& perm = p.perm;
   for (int64_t d = 0; d < nd; ++d)
     if (!p.reduced[d]) perm.push_back(d);
   for (int64_t d = 0; d < nd; ++d)
@@ -287,11 +288,8 @@ static Tensor extreme(const Tensor& x, const Dims& dims, bool keepdim, bool is_m
     // One pass per row of the [outer, inner] layout: the gradient is shared evenly among the elements
     // equal to the extreme value (count 0, a NaN extreme: 0 * (g / 0), NaN, as the unfused formula).
     Shape moved_shape, x_shape = x.shape();
-    std::vector<int64_t> perm, inverse(x.dim());
-    for (int64_t d = 0; d < x.dim(); ++d)
-      if (!p.reduced[d]) perm.push_back(d);
-    for (int64_t d = 0; d < x.dim(); ++d)
-      if (p.reduced[d]) perm.push_back(d);
+    const std::vector<int64_t> perm = p.perm;
+    std::vector<int64_t> inverse(x.dim());
     for (size_t i = 0; i < perm.size(); ++i) {
       moved_shape.push_back(x_shape[perm[i]]);
       inverse[perm[i]] = static_cast<int64_t>(i);

@@ -25,8 +25,8 @@ using SoftmaxRowFn = void (*)(const T* x, int64_t n, T lse, T coef, T shift, con
 
 struct Kernels {
   const char* name;  // "baseline" | "avx512"
-  GemmFn<float> f32;
-  GemmFn<double> f64;
+  GemmFn<float> gemm_f32;
+  GemmFn<double> gemm_f64;
   void (*set_threads)(int);  // each compiled copy of Eigen keeps its own thread count
   LogSumExpFn<float> logsumexp_f32;
   LogSumExpFn<double> logsumexp_f64;
@@ -45,8 +45,8 @@ void select(const char* name);     // "baseline" | "avx512" | "auto"; throws Val
 template <typename T>
 void run(bool a_row, bool b_row, const T* a, int64_t lda, const T* b, int64_t ldb, T* c, int64_t ldc, int64_t m,
          int64_t n, int64_t k, T alpha, T beta) {
-  if constexpr (std::is_same_v<T, float>) active().f32(a_row, b_row, a, lda, b, ldb, c, ldc, m, n, k, alpha, beta);
-  else active().f64(a_row, b_row, a, lda, b, ldb, c, ldc, m, n, k, alpha, beta);
+  if constexpr (std::is_same_v<T, float>) active().gemm_f32(a_row, b_row, a, lda, b, ldb, c, ldc, m, n, k, alpha, beta);
+  else active().gemm_f64(a_row, b_row, a, lda, b, ldb, c, ldc, m, n, k, alpha, beta);
 }
 
 template <typename T>

@@ -88,11 +88,14 @@ class Optimizer:
                 loss = closure()
         with no_grad():
             for group in self.param_groups:
-                for p in group["params"]:
-                    grad = p.grad
-                    if grad is not None:
-                        self._update(group, p, grad)
+                self._step_group(group)
         return loss
+
+    def _step_group(self, group: Dict[str, Any]) -> None:
+        for p in group["params"]:
+            grad = p.grad
+            if grad is not None:
+                self._update(group, p, grad)
 
     def _update(self, group: Dict[str, Any], p: Tensor, grad: Tensor) -> None:
         raise NotImplementedError(f"{type(self).__name__} has no update rule")
@@ -211,28 +214,20 @@ class Adam(Optimizer):
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                                       amsgrad=amsgrad, maximize=maximize))
 
-    def step(self, closure: Optional[Callable[[], Any]] = None) -> Any:
-        """One update of every parameter that has a gradient: each group in one C++ call (one parallel loop
-        over all its parameters, as torch's fused Adam); closure (optional) re-evaluates and returns the loss."""
-        loss = None
-        if closure is not None:
-            with enable_grad():
-                loss = closure()
-        with no_grad():
-            for group in self.param_groups:
-                params = [p for p in group["params"] if p.grad is not None]
-                if not params:
-                    continue
-                states = [self._state_of(group, p) for p in params]
-                beta1, beta2 = group["betas"]
-                _C._adam_step_multi(params, [p.grad for p in params], [s["exp_avg"] for s in states],
-                                    [s["exp_avg_sq"] for s in states],
-                                    [s["max_exp_avg_sq"] for s in states] if group["amsgrad"] else [],
-                                    [s["step"] + 1 for s in states], group["lr"], beta1, beta2, group["eps"],
-                                    group["weight_decay"], self._decoupled, group["amsgrad"], group["maximize"])
-                for s in states:  # counted once the update went through, as a failed step changes nothing
-                    s["step"] += 1
-        return loss
+    def _step_group(self, group):
+        # the whole group in one C++ call: one parallel loop over all its parameters (as torch's fused Adam)
+        params = [p for p in group["params"] if p.grad is not None]
+        if not params:
+            return
+        states = [self._state_of(group, p) for p in params]
+        beta1, beta2 = group["betas"]
+        _C._adam_step_multi(params, [p.grad for p in params], [s["exp_avg"] for s in states],
+                            [s["exp_avg_sq"] for s in states],
+                            [s["max_exp_avg_sq"] for s in states] if group["amsgrad"] else [],
+                            [s["step"] + 1 for s in states], group["lr"], beta1, beta2, group["eps"],
+                            group["weight_decay"], self._decoupled, group["amsgrad"], group["maximize"])
+        for s in states:  # counted once the update went through: a failed step changes nothing
+            s["step"] += 1
 
     def _state_of(self, group, p):
         state = self.state.get(p)
@@ -241,14 +236,6 @@ class Adam(Optimizer):
         if group["amsgrad"] and state.get("max_exp_avg_sq") is None:
             state["max_exp_avg_sq"] = _zeros_like(p)
         return state
-
-    def _update(self, group, p, grad):
-        state = self._state_of(group, p)
-        beta1, beta2 = group["betas"]
-        _C._adam_step(p, grad, state["exp_avg"], state["exp_avg_sq"], state.get("max_exp_avg_sq"), state["step"] + 1,
-                      group["lr"], beta1, beta2, group["eps"], group["weight_decay"], self._decoupled,
-                      group["amsgrad"], group["maximize"])
-        state["step"] += 1
 
 
 class AdamW(Adam):
